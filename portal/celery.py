@@ -1,0 +1,12 @@
+"""The Celery application. Worker: ``celery -A portal worker``; beat:
+``celery -A portal beat`` (django-celery-beat's database scheduler)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

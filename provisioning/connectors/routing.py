@@ -1,0 +1,71 @@
+"""Route the SDKs' https requests to configured base URLs.
+
+The ``dropbox`` SDK and ``msal`` always build ``https://`` URLs on the real hosts
+(``api.dropboxapi.com``, ``www.dropbox.com``, ``login.microsoftonline.com``,
+``graph.microsoft.com``). When the portal is pointed elsewhere (an emulator on
+``http://127.0.0.1``, a proxy), both accept a ``requests.Session``; this module
+gives them one whose adapter rewrites the URL just before it is sent. This is
+the only place in the project that knows about that rewriting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import requests
+from requests.adapters import HTTPAdapter
+
+REAL_ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
+REAL_GRAPH_URL = "https://graph.microsoft.com"
+REAL_DROPBOX_API_URL = "https://api.dropboxapi.com"
+REAL_DROPBOX_WEB_URL = "https://www.dropbox.com"
+
+
+def build_routes(
+    *,
+    entra_login_url: str = REAL_ENTRA_LOGIN_URL,
+    graph_url: str = REAL_GRAPH_URL,
+    dropbox_api_url: str = REAL_DROPBOX_API_URL,
+    dropbox_web_url: str = REAL_DROPBOX_WEB_URL,
+) -> dict[str, str]:
+    """Map each real base URL to its configured one, leaving out those unchanged."""
+    pairs = {
+        REAL_ENTRA_LOGIN_URL: entra_login_url,
+        REAL_GRAPH_URL: graph_url,
+        REAL_DROPBOX_API_URL: dropbox_api_url,
+        REAL_DROPBOX_WEB_URL: dropbox_web_url,
+    }
+    return {real: configured.rstrip("/") for real, configured in pairs.items() if configured.rstrip("/") != real}
+
+
+def rewrite_url(url: str, routes: Mapping[str, str]) -> str:
+    """The URL a request for ``url`` is really sent to."""
+    for real, configured in routes.items():
+        if url == real or url.startswith(real + "/") or url.startswith(real + "?"):
+            return configured + url[len(real):]
+    return url
+
+
+class RoutingAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that sends each request to its rewritten URL."""
+
+    def __init__(self, routes: Mapping[str, str], **kwargs):
+        self.routes = dict(routes)
+        super().__init__(**kwargs)
+
+    def send(self, request, *args, **kwargs):
+        request.url = rewrite_url(request.url, self.routes)
+        return super().send(request, *args, **kwargs)
+
+
+def routed_session(routes: Mapping[str, str], *, pool_size: int = 32) -> requests.Session:
+    """A ``requests.Session`` for the SDKs that honours ``routes``.
+
+    ``pool_size`` bounds the connections kept per host; the engine runs that many
+    requests at once at most, so a larger pool would only hold idle sockets.
+    """
+    session = requests.Session()
+    adapter = RoutingAdapter(routes, pool_connections=8, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
