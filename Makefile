@@ -25,7 +25,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/honcho --procfile Procfile --app-root . start
+	$(BIN)/honcho --procfile Procfile --env var/demo.env --app-root . start
 
 # The whole suite. DATABASE_URL and CELERY_BROKER_URL choose PostgreSQL and
 # Redis (as .ci/run does); without them it runs on SQLite and the filesystem broker.

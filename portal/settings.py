@@ -40,6 +40,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+#: How many reverse proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -162,10 +164,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Production serves collected, hashed and compressed files (collectstatic in the image).
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env.bool("STATIC_MANIFEST", default=not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -229,6 +232,10 @@ DROPBOX_WEB_URL = env.str("DROPBOX_WEB_URL", default="https://www.dropbox.com").
 ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default="")
 ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
 ENTRA_CLIENT_SECRET = env_secret("ENTRA_CLIENT_SECRET")
+#: appId of each gallery application's multi-tenant registration in Entra ID.
+GALLERY_APP_IDS = {
+    "dropbox-business": env.str("DROPBOX_GALLERY_APP_ID", default="c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e"),
+}
 DROPBOX_APP_KEY = env.str("DROPBOX_APP_KEY", default="")
 DROPBOX_APP_SECRET = env_secret("DROPBOX_APP_SECRET")
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
+
+from provisioning.models import Application
+
+from ..permissions import reader_required
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("portal:applications")
+
+
+@require_safe
+@reader_required
+def all_applications(request: HttpRequest) -> HttpResponse:
+    """Enterprise applications | All applications, with a search box."""
+    query = request.GET.get("q", "").strip()
+    applications = Application.objects.all()
+    if query:
+        applications = applications.filter(
+            Q(display_name__icontains=query) | Q(app_id__iexact=query) | Q(service_principal_id__iexact=query)
+        )
+    return render(
+        request,
+        "portal/applications/list.html",
+        {"applications": applications, "query": query, "total": Application.objects.count()},
+    )

@@ -1,0 +1,47 @@
+"""Names and choices shared by models, views and the engine."""
+
+from django.db import models
+
+ADMINISTRATORS_GROUP = "Provisioning administrators"
+READERS_GROUP = "Provisioning readers"
+
+DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+class AuditActivity(models.TextChoices):
+    """Activity names as Entra ID's audit log uses them, plus the portal's own."""
+
+    ADD_APPLICATION = "Add service principal", "Add service principal"
+    UPDATE_APPLICATION = "Update application", "Update application"
+    DELETE_APPLICATION = "Delete application", "Delete application"
+    ADD_ASSIGNMENT = "Add app role assignment to service principal", "Add app role assignment to service principal"
+    REMOVE_ASSIGNMENT = (
+        "Remove app role assignment from service principal",
+        "Remove app role assignment from service principal",
+    )
+    UPDATE_SETTINGS = "Update provisioning setting or credentials", "Update provisioning setting or credentials"
+    START = "Enable/start provisioning configuration", "Enable/start provisioning configuration"
+    STOP = "Disable/pause provisioning configuration", "Disable/pause provisioning configuration"
+    RESTART = "Enable/restart provisioning configuration", "Enable/restart provisioning configuration"
+    UPDATE_MAPPINGS = "Update attribute mappings or scope", "Update attribute mappings or scope"
+    ALLOW_DELETES = "Allow staged deletions", "Allow staged deletions"
+    PROVISION_ON_DEMAND = "Provision on demand", "Provision on demand"
+    INVITE_USER = "Invite portal user", "Invite portal user"
+    UPDATE_USER = "Update portal user", "Update portal user"
+
+
+class AuditCategory(models.TextChoices):
+    APPLICATION_MANAGEMENT = "ApplicationManagement", "Application management"
+    PROVISIONING_MANAGEMENT = "ProvisioningManagement", "Provisioning management"
+    USER_MANAGEMENT = "UserManagement", "User management"
+
+
+class AuditResult(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+
+
+class GalleryApp(models.TextChoices):
+    """Applications the gallery offers. Each has a connector and default mappings."""
+
+    DROPBOX_BUSINESS = "dropbox-business", "Dropbox for Business"
