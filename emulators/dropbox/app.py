@@ -1,0 +1,300 @@
+"""The Dropbox emulator: command line, server routes and control routes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+
+from aiohttp import web
+
+from emulators import demo
+from emulators.base import CONTROL_PREFIX, Emulator, TokenBucket, common_arguments, json_response
+
+from . import pages, wire
+from .api import TeamApi, write_paths
+from .oauth import OAuth
+from .state import OUTSIDE_ACCOUNT_FAILURES, ROLES_BY_ID, SEED_HELP, TEAM_ADMIN, build_team
+
+DEFAULT_PORT = 8102
+#: Members shown on the admin console page; a larger team gets a note instead of a huge page.
+CONSOLE_ROWS = 1000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.dropbox",
+        description="Emulate the Dropbox team API (https://api.dropboxapi.com/2/team/...) and Dropbox's "
+        "OAuth pages (https://www.dropbox.com/oauth2/authorize, /oauth2/token) for the official SDK.",
+    )
+    common_arguments(parser, default_port=DEFAULT_PORT)
+    team = parser.add_argument_group("team")
+    team.add_argument("--seed", default="demo", help=f"initial team: {SEED_HELP} (default: %(default)s)")
+    team.add_argument("--team-name", default=demo.DEMO_TEAM_NAME, help="team name (default: %(default)s)")
+    team.add_argument("--licenses", type=int, default=1000,
+                      help="licenses the team has; adds beyond them fail with team_license_limit (default: %(default)s)")
+    team.add_argument("--auto-accept-seconds", type=float, default=None, metavar="N",
+                      help="an invited member accepts N seconds after the invitation and becomes active; "
+                      "without it invitations stay pending")
+    team.add_argument("--write-rate-limit", type=float, default=0.0, metavar="N",
+                      help="write calls per second allowed per team before answering 429 "
+                      "too_many_write_operations; 0 means unlimited (default: 0)")
+    team.add_argument("--async-job-seconds", type=float, default=0.5, metavar="S",
+                      help="how long asynchronous jobs (large adds, removals with a transfer, group changes) "
+                      "stay in_progress (default: %(default)s)")
+    team.add_argument("--persistent-ids", action="store_true",
+                      help="the team has SAML persistent IDs enabled (otherwise they fail with persistent_id_disabled)")
+
+    auth = parser.add_argument_group("accounts and OAuth")
+    auth.add_argument("--app-key", default=demo.DEMO_DROPBOX_APP_KEY, help="the API app's key, or client_id (default: %(default)s)")
+    auth.add_argument("--app-secret", default=None,
+                      help="the API app's secret; generated and printed at start when not given")
+    auth.add_argument("--app-name", default="Azure AD", help="app name shown on the consent page (default: %(default)s)")
+    auth.add_argument("--redirect-uri", action="append", default=[], metavar="URI",
+                      help="a redirect URI registered for the app (repeatable); without any, every "
+                      "http://127.0.0.1 or http://localhost URI is accepted")
+    auth.add_argument("--admin-email", default=demo.DEMO_ADMIN["email"],
+                      help="the team admin who signs in to authorize (default: %(default)s)")
+    auth.add_argument("--admin-password", default=None,
+                      help="the admin's password; generated and printed at start when not given")
+    auth.add_argument("--member-email", default=demo.DEMO_NON_ADMIN["email"],
+                      help="a team member without admin rights who can sign in too (default: %(default)s)")
+    auth.add_argument("--member-password", default=None,
+                      help="that member's password; generated and printed at start when not given")
+    auth.add_argument("--admin-token", default=None, metavar="TOKEN",
+                      help="also accept TOKEN as a long-lived team token of the admin, as one generated in the App Console")
+    auth.add_argument("--token-lifetime", type=int, default=14400, metavar="S",
+                      help="seconds an access token lives (expires_in); at 300 or less the SDK refreshes "
+                      "before every call (default: %(default)s)")
+    return parser
+
+
+class DropboxEmulator(Emulator):
+    """The team API, the OAuth pages and the admin console page of one Dropbox team."""
+
+    name = "dropbox"
+    tunables = Emulator.tunables + (
+        "write_rate_limit", "auto_accept_seconds", "licenses", "token_lifetime", "async_job_seconds",
+    )
+
+    def __init__(self, args: argparse.Namespace):
+        super().__init__(args)
+        generated = []
+        for option in ("app_secret", "admin_password", "member_password"):
+            if not getattr(args, option):
+                setattr(args, option, secrets.token_urlsafe(18))
+                generated.append(f"--{option.replace('_', '-')} {getattr(args, option)}")
+        if generated:
+            print("dropbox emulator generated: " + "  ".join(generated), flush=True)
+        self.write_rate_limit = float(args.write_rate_limit)
+        self.write_buckets = TokenBucket(self.write_rate_limit)
+        self.auto_accept_seconds = args.auto_accept_seconds
+        self.token_lifetime = int(args.token_lifetime)
+        self.async_job_seconds = float(args.async_job_seconds)
+        self.oauth = OAuth(self)
+        self.api = TeamApi(self)
+        self._write_paths = write_paths()
+
+    # ------------------------------------------------------------------ state
+    def seed(self, name: str) -> None:
+        self.state = build_team(
+            name,
+            team_name=self.args.team_name,
+            admin_email=self.args.admin_email,
+            member_email=self.args.member_email,
+            licenses=self.args.licenses,
+            random_seed=self.args.random_seed,
+        )
+        self.state.persistent_ids_enabled = self.args.persistent_ids
+        if self.auto_accept_seconds is not None:
+            self.state.reschedule_accepts(self.auto_accept_seconds)
+
+    def settle(self, now: float | None = None) -> None:
+        if self.state.settle(time.time() if now is None else now, auto_accept_seconds=self.auto_accept_seconds):
+            self.mark_changed()
+
+    @property
+    def licenses(self) -> int:
+        return self.state.licenses
+
+    @licenses.setter
+    def licenses(self, value: int) -> None:
+        self.state.licenses = value
+
+    def configure(self, values: dict) -> None:
+        values = dict(values)
+        for key, kind in (("latency_ms", float), ("rate_limit", float), ("fail_rate", float),
+                          ("write_rate_limit", float), ("licenses", int), ("token_lifetime", int),
+                          ("async_job_seconds", float)):
+            if key in values:
+                values[key] = kind(values[key])
+        if "auto_accept_seconds" in values and values["auto_accept_seconds"] is not None:
+            values["auto_accept_seconds"] = float(values["auto_accept_seconds"])
+        super().configure(values)
+        self.write_buckets.rate = self.write_rate_limit
+        if "auto_accept_seconds" in values:
+            self.state.reschedule_accepts(self.auto_accept_seconds)
+        if "licenses" in values:
+            self.mark_changed()
+
+    def summary(self) -> dict:
+        """The whole team, so tests can assert exactly what it holds."""
+        team = self.state
+        now = time.time()
+        self.settle(now)
+        group_names = {g.group_id: g.name for g in team.groups.values()}
+        members = []
+        for tmid in team.order_ids:
+            member = team.members.get(tmid)
+            if member is None:
+                continue
+            entry = {
+                "email": member.email,
+                "status": member.status,
+                "given_name": member.given_name,
+                "surname": member.surname,
+                "external_id": member.external_id,
+                "team_member_id": member.team_member_id,
+                "roles": [ROLES_BY_ID[r].name for r in member.role_ids if r in ROLES_BY_ID],
+                "groups": [group_names[g] for g in team.member_group_ids(member) if g in group_names],
+            }
+            if member.status == "removed":
+                entry["is_recoverable"] = team.is_recoverable(member, now)
+            members.append(entry)
+        groups = [
+            {
+                "group_id": g.group_id,
+                "group_name": g.name,
+                "group_external_id": g.external_id,
+                "group_management_type": g.management_type,
+                "member_count": team.group_member_count(g),
+                "members": [m.email for m, _ in team.group_members(g)] if not g.everyone else None,
+            }
+            for g in team.groups_in_order()
+        ]
+        return {
+            "team": {
+                "name": team.name,
+                "team_id": team.team_id,
+                "num_licensed_users": team.licenses,
+                "num_provisioned_users": team.provisioned,
+                "num_used_licenses": team.used_licenses,
+                "counts": dict(team.counts),
+                "members": len(members),
+                "groups": len(groups),
+            },
+            "members": members,
+            "groups": groups,
+            "tokens": {
+                "access": sum(1 for t in team.access_tokens.values() if not t.revoked),
+                "refresh": sum(1 for t in team.refresh_tokens.values() if not t.revoked),
+            },
+        }
+
+    # ------------------------------------------------------------------ base hooks
+    def rate_limit_key(self, request: web.Request) -> str | None:
+        # Dropbox limits calls per team; its web pages and token endpoint are not counted.
+        return self.state.team_id if request.path.startswith("/2/") else None
+
+    def too_many(self, retry_after: int, reason: str = "too_many_requests") -> web.Response:
+        body = wire.error_body(reason)
+        body["error"] = {"reason": {".tag": reason}, "retry_after": retry_after}
+        return json_response(body, status=429, headers={"Retry-After": str(retry_after)})
+
+    def rate_limited(self, request: web.Request, retry_after: int) -> web.StreamResponse:
+        return self.too_many(retry_after)
+
+    def injected_failure(self, request: web.Request, status: int) -> web.StreamResponse:
+        if status == 503:
+            return web.Response(status=503, text="Service Unavailable", headers={"Retry-After": "1"})
+        return json_response(
+            {"error": "The server has either erred or is incapable of performing the requested operation."},
+            status=500,
+        )
+
+    def is_write(self, request: web.Request) -> bool:
+        return request.method == "POST" and (request.path in self._write_paths or request.path.startswith("/oauth2/"))
+
+    # ------------------------------------------------------------------ routes
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/2/{function:.+}", self.api.handle)
+        app.router.add_get("/oauth2/authorize", self.oauth.authorize)
+        app.router.add_post("/oauth2/authorize", self.oauth.sign_in)
+        app.router.add_post("/oauth2/authorize/decision", self.oauth.decide)
+        app.router.add_post("/oauth2/token", self.oauth.token)
+        app.router.add_get("/team/admin/members", self._console_members)
+        app.router.add_post(CONTROL_PREFIX + "tokens/revoke", self._revoke_tokens)
+        app.router.add_post(CONTROL_PREFIX + "members/{email}/{action}", self._member_action)
+        app.router.add_post(CONTROL_PREFIX + "accounts", self._outside_accounts)
+        app.on_response_prepare.append(self._request_id)
+
+    @staticmethod
+    async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
+        # Every answer of the real service carries one; the SDK puts it on its exceptions.
+        if "x-dropbox-request-id" not in response.headers:
+            response.headers["x-dropbox-request-id"] = os.urandom(16).hex()
+
+    async def _console_members(self, request: web.Request) -> web.Response:
+        self.settle()
+        team = self.state
+        members = [m for m in (team.members.get(t) for t in team.order_ids[:CONSOLE_ROWS * 2]) if m is not None]
+        return web.Response(
+            text=pages.admin_members(team, members[:CONSOLE_ROWS]), content_type="text/html", charset="utf-8",
+        )
+
+    async def _revoke_tokens(self, request: web.Request) -> web.Response:
+        revoked = self.oauth.revoke_all()
+        self.mark_changed()
+        return web.json_response({"revoked": revoked})
+
+    async def _member_action(self, request: web.Request) -> web.Response:
+        """``demote``/``promote`` (lose or gain the Team admin role, no questions asked),
+        ``accept`` (accept a pending invitation now)."""
+        self.settle()
+        team = self.state
+        member = team.member_by_email(request.match_info["email"])
+        action = request.match_info["action"]
+        if member is None:
+            return web.json_response({"error": "no such member"}, status=404)
+        if action == "demote":
+            team.force_roles(member, [r for r in member.role_ids if r != TEAM_ADMIN.role_id])
+        elif action == "promote":
+            if TEAM_ADMIN.role_id not in member.role_ids:
+                team.force_roles(member, [TEAM_ADMIN.role_id, *member.role_ids])
+        elif action == "accept":
+            if member.status != "invited":
+                return web.json_response({"error": f"member is {member.status}, not invited"}, status=409)
+            team.accept_invitation(member, time.time())
+        else:
+            return web.json_response({"error": f"unknown action {action!r}"}, status=404)
+        self.mark_changed()
+        return web.json_response({"email": member.email, "status": member.status,
+                                  "roles": [ROLES_BY_ID[r].name for r in member.role_ids]})
+
+    async def _outside_accounts(self, request: web.Request) -> web.Response:
+        """``{"someone@example.com": "user_on_another_team", ...}``: accounts outside the team,
+        and the failure ``members/add_v2`` meets for them (null forgets one)."""
+        body = await request.json()
+        for email, failure in body.items():
+            if failure is None:
+                self.state.outside_accounts.pop(email.lower(), None)
+            elif failure in OUTSIDE_ACCOUNT_FAILURES:
+                self.state.outside_accounts[email.lower()] = failure
+            else:
+                return web.json_response(
+                    {"error": f"unknown failure {failure!r}; one of {', '.join(OUTSIDE_ACCOUNT_FAILURES)}"}, status=400,
+                )
+        self.mark_changed()
+        return web.json_response(self.state.outside_accounts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    emulator = DropboxEmulator(args)
+    try:
+        emulator.load_or_seed(args.seed)
+    except ValueError as exc:
+        sys.exit(f"python -m emulators.dropbox: {exc}")
+    emulator.run()
