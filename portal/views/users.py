@@ -61,7 +61,7 @@ def invite(request: HttpRequest) -> HttpResponse:
         user = get_user_model().objects.create(username=email, email=email)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=ROLE_GROUPS[role]))
+        user.groups.add(Group.objects.get_or_create(name=ROLE_GROUPS[role])[0])
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         audit.record(
             AuditActivity.INVITE_USER, request=request, target_type="User", target_id=str(user.pk),
@@ -105,7 +105,7 @@ def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
         user.is_active = role != "none"
         user.save(update_fields=["is_active"])
         if role in ROLE_GROUPS:
-            user.groups.add(Group.objects.get(name=ROLE_GROUPS[role]))
+            user.groups.add(Group.objects.get_or_create(name=ROLE_GROUPS[role])[0])
         user.__dict__.pop("_portal_group_names", None)  # the role helpers cache group names
         audit.record(
             AuditActivity.UPDATE_USER, request=request, target_type="User", target_id=str(user.pk),

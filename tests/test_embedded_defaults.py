@@ -1,0 +1,69 @@
+"""The demo's embedded defaults work with no server installed: SQLite and
+Celery's filesystem broker under var/, a real worker and a real beat."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.workers import ROOT, CeleryProcess, wait_until
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def embedded_env(tmp_path):
+    """An environment with none of the server settings: only the defaults apply."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DEBUG": "true",
+            "PORTAL_VAR_DIR": str(tmp_path / "var"),
+            "HEARTBEAT_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def _query(env, sql: str):
+    with sqlite3.connect(os.path.join(env["PORTAL_VAR_DIR"], "portal.sqlite3"), timeout=30) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_a_task_sent_by_the_portal_runs_on_sqlite_and_the_filesystem_broker(embedded_env):
+    with CeleryProcess("worker", "--pool", "solo", env=embedded_env):
+        send = "from provisioning.tasks import heartbeat; heartbeat.delay()"
+        subprocess.run([sys.executable, "manage.py", "shell", "-c", send], cwd=ROOT, env=embedded_env, check=True)
+        rows = wait_until(lambda: _query(embedded_env, "SELECT name FROM provisioning_serviceheartbeat"), timeout=30)
+    assert rows == [("worker",)]
+    assert os.path.isdir(os.path.join(embedded_env["PORTAL_VAR_DIR"], "celery", "queue"))
+
+
+def test_beat_schedules_the_heartbeat_and_the_portal_sees_both_alive(embedded_env):
+    with CeleryProcess("worker", "--pool", "solo", env=embedded_env):
+        schedule = os.path.join(embedded_env["PORTAL_VAR_DIR"], "beat-schedule")
+        with CeleryProcess("beat", "--schedule", schedule, env=embedded_env):
+            rows = wait_until(
+                lambda: _query(
+                    embedded_env,
+                    "SELECT count(*) FROM provisioning_serviceheartbeat, django_celery_beat_periodictask "
+                    "WHERE django_celery_beat_periodictask.name = 'Heartbeat' "
+                    "AND django_celery_beat_periodictask.last_run_at IS NOT NULL",
+                )[0][0],
+                timeout=40,
+            )
+            assert rows == 1
+            status = subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c",
+                 "from provisioning.health import service_states; print([(s.name, s.label) for s in service_states()])"],
+                cwd=ROOT, env=embedded_env, check=True, capture_output=True, text=True,
+            ).stdout
+    assert "('Worker', 'Running')" in status
+    assert "('Scheduler', 'Running')" in status
