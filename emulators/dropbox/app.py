@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the API app's secret; generated and printed at start when not given")
     auth.add_argument("--app-name", default="Azure AD", help="app name shown on the consent page (default: %(default)s)")
     auth.add_argument("--redirect-uri", action="append", default=[], metavar="URI",
-                      help="a redirect URI registered for the app (repeatable); without any, every "
-                      "http://127.0.0.1 or http://localhost URI is accepted")
+                      help="a redirect URI registered for the app (repeatable); as on Dropbox, "
+                      "http(s)://localhost and 127.0.0.1 URIs are accepted without registration")
     auth.add_argument("--admin-email", default=demo.DEMO_ADMIN["email"],
                       help="the team admin who signs in to authorize (default: %(default)s)")
     auth.add_argument("--admin-password", default=None,

@@ -73,9 +73,9 @@ class OAuth:
         return self.emulator.state
 
     def _redirect_allowed(self, uri: str) -> bool:
-        if self.args.redirect_uri:
-            return uri in self.args.redirect_uri
-        # With no registered redirect URIs, any local address will do (a development app).
+        if uri in self.args.redirect_uri:
+            return True
+        # Dropbox accepts localhost redirect URIs, http or https, without registration.
         parts = urlsplit(uri)
         return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost") and not parts.fragment
 

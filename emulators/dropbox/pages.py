@@ -82,7 +82,7 @@ def error(message: str, *, status: int = 400) -> str:
         f"<h1>Error ({status})</h1>"
         "<p>It seems the app you were using submitted a bad request. If you would like to report "
         "this error to the app's developer, include the information below.</p>"
-        f'<p class="error">More details for developers: {escape(message)}</p>',
+        f'<p class="error">More details for developers: {escape(message, quote=False)}</p>',
     )
 
 
