@@ -323,6 +323,10 @@ def parse_exact(text: str, fmt: str, styles: int = DEFAULT_STYLES, today: date |
 
     for token in tokens:
         if token.kind == "literal":
+            if token.text == "GMT" and reader.match("GMT"):
+                # As in .NET, a quoted 'GMT' (the "r" format) says the time is UTC.
+                tz = True
+                continue
             for ch in token.text:
                 if ch.isspace():
                     if not reader.skip_white() and not inner_white:

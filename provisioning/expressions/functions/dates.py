@@ -210,6 +210,9 @@ def format_date_time(args):
         text = to_text(source, "source")
         try:
             moment = parse_exact(text, input_format, styles, args.context.now.date())
+            if isinstance(source, DateValue) and moment.tzinfo is None:
+                # Computed dates are UTC even though their text does not say so.
+                moment = moment.replace(tzinfo=timezone.utc)
         except DateFormatError:
             if not isinstance(source, DateValue):
                 raise
