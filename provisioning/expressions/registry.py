@@ -69,9 +69,7 @@ class FunctionSpec:
 
     @property
     def signature(self) -> str:
-        parts = []
-        for i, p in enumerate(self.params):
-            parts.append(f"[{p.name}]" if p.optional else p.name)
+        parts = [f"[{p.name}]" if p.optional else p.name for p in self.params]
         if self.repeat_from is not None:
             parts.append("…")
         return f"{self.name}({', '.join(parts)})"

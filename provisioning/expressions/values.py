@@ -194,8 +194,10 @@ def as_number(value) -> int | Decimal | None:
     """The numeric reading of a single value, or None if it is not a number."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
         return value
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if isinstance(value, str):
         return parse_number(value)
     return None

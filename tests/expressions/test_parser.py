@@ -13,7 +13,7 @@ from provisioning.expressions import (
     parse,
     referenced_attributes,
 )
-from provisioning.expressions.nodes import AttributeRef, Call, Comparison, Constant, NumberLiteral, Omitted
+from provisioning.expressions.nodes import Comparison, Constant, NumberLiteral, Omitted
 
 
 def error_of(text: str) -> ExpressionError:

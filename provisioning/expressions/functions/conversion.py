@@ -59,7 +59,7 @@ def random_string(args):
     pools = ["".join(c for c in pool if c not in avoid) for pool in (_DIGITS, _SPECIALS, _UPPER, _LOWER)]
     chosen = []
     rng = secrets.SystemRandom()
-    for pool, minimum, name in zip(pools, minimums, names[1:]):
+    for pool, minimum, name in zip(pools, minimums, names[1:], strict=True):
         if minimum and not pool:
             raise FunctionFailure(f"{name} is {minimum} but CharactersToAvoid excludes every such character")
         chosen.extend(rng.choice(pool) for _ in range(minimum))

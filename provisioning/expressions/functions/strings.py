@@ -15,7 +15,8 @@ from ._checks import literal, reject
 
 
 @function("Append", "source", "suffix",
-          description="Takes a source string value and appends the suffix to the end of it.")
+          description="Takes a source string value and appends the suffix to the end of it (a null source "
+                      "counts as empty).")
 def append(args):
     source, suffix = args.text(0), args.text(1)
     if source is None and suffix is None:
@@ -25,7 +26,8 @@ def append(args):
 
 @function("Join", "separator", "source", repeat_from=1,
           description="Combines several source values into one string, separated by the separator. "
-                      "Every value of a multi-valued source is joined; null and empty values are skipped.")
+                      "Every value of a multi-valued source is joined; null and empty values are skipped, "
+                      "and the result is null if nothing is left.")
 def join(args):
     separator = args.text(0) or ""
     parts = []
