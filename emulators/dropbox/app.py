@@ -133,7 +133,10 @@ class DropboxEmulator(Emulator):
         if "auto_accept_seconds" in values and values["auto_accept_seconds"] is not None:
             values["auto_accept_seconds"] = float(values["auto_accept_seconds"])
         super().configure(values)
-        self.write_buckets.rate = self.write_rate_limit
+        # A new limit starts with full buckets, so one test's spending never reaches the next.
+        if "rate_limit" in values:
+            self.buckets = TokenBucket(self.rate_limit)
+        self.write_buckets = TokenBucket(self.write_rate_limit)
         if "auto_accept_seconds" in values:
             self.state.reschedule_accepts(self.auto_accept_seconds)
         if "licenses" in values:
