@@ -22,6 +22,15 @@ assignment) or ``None``. They flow as Azure flows them, as text: booleans as
 (``2021-06-30T08:00:00Z``) as Graph returns them. A missing key, ``None`` and
 an empty list are all null.
 
+Null rules, where the reference says nothing: a function given a null source
+returns null (CDate, Mid, ToLower, Replace…), except where the reference says
+otherwise (Left and Word give "", InStr 0, Count 0, Not True) and except
+Append, which treats a null part as empty, and Join, which skips null and
+empty values and is null only if nothing is left. Switch and comparisons treat
+null as "" (the reference's own workaround is a "" key). A function that needs
+a single value and gets a multi-valued one uses its only value or fails,
+asking for Item() or Join().
+
 The result is text, a list of text for a multi-valued result, or None (null).
 When IgnoreFlowIfNullOrEmpty fires, the attribute must not flow at all, which
 differs from flowing null: :func:`evaluate_detailed` says so in

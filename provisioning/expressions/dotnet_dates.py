@@ -420,7 +420,7 @@ def _assemble(found, tz, weekday, styles, today, bad) -> datetime:
         year, month, day = found.get("year", today.year), found.get("month", 1), found.get("day", 1)
     hour = found.get("hour", 0)
     if "hour12" in found:
-        if not 1 <= found["hour12"] <= 12 and found["hour12"] != 0:
+        if found["hour12"] > 12:
             raise bad("the hour is out of range")
         hour = found["hour12"] % 12
         if found.get("pm") == 1:

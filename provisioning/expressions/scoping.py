@@ -152,7 +152,7 @@ def evaluate_clause(attribute_value, operator: str, value: str | None) -> bool:
             return not any(_holds(positive, text, value) for text in texts)
         return any(_holds(name, text, value) for text in texts)
     except FunctionFailure as failure:
-        raise ExpressionEvaluationError(failure.message, 0) from None
+        raise ExpressionEvaluationError(failure.message, 0, function=name) from None
 
 
 def matches(filters: Iterable[Sequence[Sequence]], attributes: dict) -> bool:
