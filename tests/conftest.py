@@ -22,10 +22,113 @@ def require(condition: bool, component: str) -> None:
     pytest.skip(f"{component} is not installed on this machine")
 
 
+class GraphEmulatorProcess(EmulatorProcess):
+    """The Graph / Entra ID emulator, with the credentials this test session gave it
+    and clients (msal, requests) routed to it."""
+
+    def __init__(self, *args, **kwargs):
+        import secrets
+
+        from emulators.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
+
+        self.tenant_id = DEMO_TENANT_ID
+        self.client_id = DEMO_CLIENT_ID
+        self.client_secret = secrets.token_urlsafe(30)
+        # Complex enough for Entra's password rule (four character classes).
+        self.user_password = "Pw-" + secrets.token_urlsafe(12) + "a1A"
+        super().__init__(
+            "graph", *args,
+            "--client-secret", self.client_secret,
+            "--user-password", self.user_password,
+            **kwargs,
+        )
+
+    #: run-time settings as the fixture starts them; ``reset`` puts them back
+    DEFAULT_SETTINGS = dict(
+        latency_ms=0, rate_limit=0, fail_rate=0, token_fail_rate=0, token_lifetime=3599,
+        delta_page_size=100, delta_members_chunk=1000, delta_token_lifetime=7 * 86400,
+        permissions=[
+            "User.Read.All", "Group.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+            "Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
+        ],
+    )
+
+    def reset(self, seed: str = "empty", **extra) -> dict:
+        """Replace the tenant with a seed, and undo what earlier tests configured."""
+        self.configure(**self.DEFAULT_SETTINGS)
+        return super().reset(seed, **extra)
+
+    @property
+    def authority(self) -> str:
+        return f"https://login.microsoftonline.com/{self.tenant_id}"
+
+    def session(self):
+        """A ``requests.Session`` that sends https://login.microsoftonline.com and
+        https://graph.microsoft.com requests here."""
+        from provisioning.connectors.routing import build_routes, routed_session
+
+        return routed_session(build_routes(entra_login_url=self.url, graph_url=self.url))
+
+    def msal_app(self, secret: str | None = None, session=None):
+        """A fresh ``msal.ConfidentialClientApplication`` (fresh token and HTTP caches)."""
+        import msal
+
+        return msal.ConfidentialClientApplication(
+            self.client_id, authority=self.authority, client_credential=secret or self.client_secret,
+            http_client=session or self.session(),
+        )
+
+    def token(self) -> str:
+        """A new application access token for Microsoft Graph."""
+        result = self.msal_app().acquire_token_for_client(["https://graph.microsoft.com/.default"])
+        assert "access_token" in result, result
+        return result["access_token"]
+
+    def graph(self, method: str, path: str, *, token: str | None = None, headers: dict | None = None,
+              **kwargs):
+        """A Graph call as a client makes it: ``path`` under https://graph.microsoft.com
+        (e.g. ``/v1.0/users``) or an absolute link from an earlier answer; the raw answer."""
+        if not hasattr(self, "_session"):
+            self._session = self.session()
+        if token is None:
+            if getattr(self, "_token", None) is None:
+                self._token = self.token()
+            token = self._token
+        url = path if path.startswith("http") else f"https://graph.microsoft.com{path}"
+        kwargs.setdefault("timeout", 30)
+        return self._session.request(method, url, headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                                     **kwargs)
+
+    def delta_round(self, url: str, headers: dict | None = None) -> tuple[list[dict], str, int]:
+        """Follow one delta round to its ``@odata.deltaLink``: (items, deltaLink, pages)."""
+        items, pages = [], 0
+        while True:
+            answer = self.graph("GET", url, headers=headers)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            pages += 1
+            items.extend(body["value"])
+            assert not ("@odata.nextLink" in body and "@odata.deltaLink" in body)
+            if "@odata.deltaLink" in body:
+                return items, body["@odata.deltaLink"], pages
+            url = body["@odata.nextLink"]
+
+    def get_all(self, path: str, **kwargs) -> list[dict]:
+        """Every item of a collection, following ``@odata.nextLink``."""
+        items, url = [], path
+        while url:
+            answer = self.graph("GET", url, **kwargs)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            items.extend(body["value"])
+            url = body.get("@odata.nextLink")
+        return items
+
+
 @pytest.fixture(scope="session")
 def graph_emulator():
     """A Graph / Entra emulator for the whole session; tests reset it to the seed they need."""
-    with EmulatorProcess("graph", "--seed", "empty") as emulator:
+    with GraphEmulatorProcess("--seed", "empty") as emulator:
         yield emulator
 
 

@@ -9,6 +9,7 @@ sealed into every token, as Graph does.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 from itertools import islice
@@ -80,7 +81,8 @@ class DeltaEngine:
         context = f"{base}/v1.0/$metadata#{resource}"
         if request.deltatoken == "latest":
             token = self._seal({"r": resource, "e": directory.epoch, "s": directory.seq,
-                                "sel": request.select, "ids": request.ids, "at": int(time.time())})
+                                "sel": request.select, "ids": request.ids, "at": int(time.time()),
+                                "n": secrets.token_hex(3)})
             return {"@odata.context": context,
                     "@odata.deltaLink": f"{base}/v1.0/{resource}/delta?$deltatoken={token}", "value": []}
         if request.skiptoken is not None:
@@ -101,7 +103,7 @@ class DeltaEngine:
         body: dict[str, Any] = {"@odata.context": context}
         if done:
             token = self._seal({"r": resource, "e": directory.epoch, "s": state["t"], "sel": state["sel"],
-                                "ids": state["ids"], "at": int(time.time())})
+                                "ids": state["ids"], "at": int(time.time()), "n": secrets.token_hex(3)})
             body["@odata.deltaLink"] = f"{base}/v1.0/{resource}/delta?$deltatoken={token}"
         else:
             token = self._seal(dict(state, c=cursor, o=offset, at=int(time.time())))

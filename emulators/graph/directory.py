@@ -65,7 +65,7 @@ class Directory:
         self.client_name = client_name
         self.rng = random.Random(seed)
         #: changes when the state is replaced; delta tokens from another epoch are refused
-        self.epoch = "%08x" % self.rng.getrandbits(32)
+        self.epoch = secrets.token_hex(4)
         self.signing_key: bytes = b""
         self.created = utc_now()
 
