@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import hashlib
 import heapq
 import random
@@ -799,9 +800,15 @@ class Team:
 
 
 def wire_time(epoch: float | None) -> str | None:
+    """A timestamp as the API writes it (whole seconds, UTC)."""
     if epoch is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    return _format_second(int(epoch))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
 
 
 # ---------------------------------------------------------------------- seeds
