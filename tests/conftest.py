@@ -38,8 +38,9 @@ class GraphEmulatorProcess(EmulatorProcess):
         self.user_password = "Pw-" + secrets.token_urlsafe(12) + "a1A"
         super().__init__(
             "graph", *args,
-            "--client-secret", self.client_secret,
-            "--user-password", self.user_password,
+            # "=" keeps a secret that starts with "-" from reading as a flag.
+            f"--client-secret={self.client_secret}",
+            f"--user-password={self.user_password}",
             **kwargs,
         )
 

@@ -16,7 +16,7 @@ import uuid
 
 from aiohttp import web
 
-from emulators.base import CONTROL_PREFIX, Emulator, common_arguments
+from emulators.base import CONTROL_PREFIX, Emulator, TokenBucket, common_arguments
 from emulators.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
 
 from . import seed as seeds
@@ -140,6 +140,7 @@ class GraphEmulator(Emulator):
         state.signing_key = self.signing_key
         self.state = state
         self.seed_name = name
+        self.buckets = TokenBucket(self.rate_limit)
         self.delta = DeltaEngine(self)
         self.api = GraphApi(self)
 
@@ -169,6 +170,9 @@ class GraphEmulator(Emulator):
             else:
                 converted[key] = value
         super().configure(converted)
+        if "rate_limit" in converted:
+            # A new limit starts with full buckets rather than the debt of the old one.
+            self.buckets = TokenBucket(self.rate_limit)
 
     # ------------------------------------------------------------------ tokens
 
