@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from operator import attrgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -776,7 +777,19 @@ def _default_for(kind: str) -> tuple:
     return {"user": USER_DEFAULT, "group": GROUP_DEFAULT, "servicePrincipal": SP_DEFAULT}[kind]
 
 
+_SLOT_GETTERS: dict[tuple, Any] = {}
+
+
 def render(obj, fields) -> dict:
+    if type(obj) is User:
+        # Users are the bulk of every answer: read slots in one call when all fields are slots.
+        getter = _SLOT_GETTERS.get(fields)
+        if getter is None and fields not in _SLOT_GETTERS:
+            getter = _SLOT_GETTERS[fields] = (
+                attrgetter(*fields) if len(fields) > 1 and all(f in User.__slots__ for f in fields) else None)
+        if getter is not None:
+            return {name: (list(value) if type(value) is tuple else value)
+                    for name, value in zip(fields, getter(obj))}
     out = {}
     get = obj.get
     for name in fields:
