@@ -221,10 +221,6 @@ def _member(team: Team, selector) -> Member:
     return member
 
 
-def _job_ready_at(call: Call) -> float:
-    return call.now + float(call.emulator.async_job_seconds)
-
-
 def _poll(call: Call, job_id: str, kind: str):
     job = call.team.jobs.get(job_id)
     if job is None or job.kind != kind:
@@ -273,7 +269,7 @@ def members_add(call: Call, arg):
         for m in arg.new_members
     ]
     if arg.force_async or len(entries) > ASYNC_ADD_THRESHOLD:
-        job = call.team.start_job("members_add", _job_ready_at(call), payload=entries)
+        job = call.team.start_job("members_add", call.now, payload=entries)
         return {".tag": "async_job_id", "async_job_id": job.job_id}
     outcomes = call.team.add_members(entries, now=call.now, auto_accept_seconds=call.emulator.auto_accept_seconds)
     return {".tag": "complete", "complete": [wire.add_result(call.team, o, call.now) for o in outcomes]}
@@ -371,7 +367,7 @@ def members_remove(call: Call, arg):
     call.team.remove(member, keep_account=arg.keep_account, now=call.now)
     if dest is not None:
         # Moving the member's files to someone else takes a while on the real service.
-        job = call.team.start_job("members_remove", _job_ready_at(call))
+        job = call.team.start_job("members_remove", call.now)
         return {".tag": "async_job_id", "async_job_id": job.job_id}
     return {".tag": "complete"}
 
@@ -478,7 +474,7 @@ def groups_update(call: Call, arg):
 def groups_delete(call: Call, arg):
     group = call.team.delete_group(arg._tag, arg._value)
     if len(group.members) > ASYNC_GROUP_DELETE_THRESHOLD:
-        job = call.team.start_job("groups", _job_ready_at(call))
+        job = call.team.start_job("groups", call.now)
         return {".tag": "async_job_id", "async_job_id": job.job_id}
     return {".tag": "complete"}
 
@@ -488,7 +484,7 @@ def groups_members_add(call: Call, arg):
     group = _group(call, arg.group)
     call.team.add_group_members(group, [(_selector(m.user), m.access_type._tag) for m in arg.members])
     # The members are in the group at once; what the group owns reaches them later.
-    job = call.team.start_job("groups", _job_ready_at(call))
+    job = call.team.start_job("groups", call.now)
     return {
         "group_info": wire.group_full(call.team, group, call.now, members=arg.return_members),
         "async_job_id": job.job_id,
@@ -499,7 +495,7 @@ def groups_members_add(call: Call, arg):
 def groups_members_remove(call: Call, arg):
     group = _group(call, arg.group)
     call.team.remove_group_members(group, [_selector(u) for u in arg.users])
-    job = call.team.start_job("groups", _job_ready_at(call))
+    job = call.team.start_job("groups", call.now)
     return {
         "group_info": wire.group_full(call.team, group, call.now, members=arg.return_members),
         "async_job_id": job.job_id,

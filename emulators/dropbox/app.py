@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the API app's secret; generated and printed at start when not given")
     auth.add_argument("--app-name", default="Azure AD", help="app name shown on the consent page (default: %(default)s)")
     auth.add_argument("--redirect-uri", action="append", default=[], metavar="URI",
-                      help="a redirect URI registered for the app (repeatable); as on Dropbox, "
-                      "http(s)://localhost and 127.0.0.1 URIs are accepted without registration")
+                      help="a redirect URI registered for the app (repeatable); any other is refused. "
+                      "Without any, every http(s)://127.0.0.1 or localhost URI is accepted")
     auth.add_argument("--admin-email", default=demo.DEMO_ADMIN["email"],
                       help="the team admin who signs in to authorize (default: %(default)s)")
     auth.add_argument("--admin-password", default=None,
@@ -112,7 +112,8 @@ class DropboxEmulator(Emulator):
             self.state.reschedule_accepts(self.auto_accept_seconds)
 
     def settle(self, now: float | None = None) -> None:
-        if self.state.settle(time.time() if now is None else now, auto_accept_seconds=self.auto_accept_seconds):
+        if self.state.settle(time.time() if now is None else now, auto_accept_seconds=self.auto_accept_seconds,
+                             job_seconds=self.async_job_seconds):
             self.mark_changed()
 
     @property

@@ -73,9 +73,10 @@ class OAuth:
         return self.emulator.state
 
     def _redirect_allowed(self, uri: str) -> bool:
-        if uri in self.args.redirect_uri:
-            return True
-        # Dropbox accepts localhost redirect URIs, http or https, without registration.
+        # Dropbox wants the exact URI registered in the App Console, "even 'localhost'".
+        if self.args.redirect_uri:
+            return uri in self.args.redirect_uri
+        # With none registered, the emulator stands for a development app open to local addresses.
         parts = urlsplit(uri)
         return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost") and not parts.fragment
 

@@ -60,7 +60,8 @@ def test_it_generates_and_prints_the_secrets_it_was_not_given():
 def test_it_shapes_the_team_from_its_flags():
     with EmulatorProcess("dropbox", "--seed", "empty", "--team-name", "Fabrikam", "--licenses", "3",
                          "--auto-accept-seconds", "0.2", "--admin-token", "team-token-for-this-test",
-                         "--app-name", "Provisioning Portal") as emulator:
+                         "--app-name", "Provisioning Portal",
+                         "--redirect-uri", "https://portal.contoso.com/callback") as emulator:
         import dropbox
 
         from provisioning.connectors.routing import build_routes, routed_session
@@ -75,10 +76,14 @@ def test_it_shapes_the_team_from_its_flags():
         time.sleep(0.3)
         info = dbx.team_get_info()
         state = emulator.state()
-        page = requests.get(f"{emulator.url}/oauth2/authorize?response_type=code&client_id=pportaldemo0001").text
+        authorize = f"{emulator.url}/oauth2/authorize?response_type=code&client_id=pportaldemo0001&redirect_uri="
+        page = requests.get(authorize + "https://portal.contoso.com/callback").text
+        # Once URIs are registered, only they will do, localhost included.
+        unregistered = requests.get(authorize + "http://127.0.0.1:8000/callback")
 
     assert info.name == "Fabrikam" and info.num_licensed_users == 3
     assert {m["email"]: m["status"] for m in state["members"]} == {
         "admin@contoso.com": "active", "member@contoso.com": "active", "first@fabrikam.com": "active",
     }
     assert "Sign in to Dropbox to link with Provisioning Portal" in page
+    assert unregistered.status_code == 400 and "Invalid redirect_uri" in unregistered.text

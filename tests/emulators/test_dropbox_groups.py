@@ -3,7 +3,6 @@ and system-managed groups; and the jobs that group changes start."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from dropbox import team as T
@@ -51,6 +50,10 @@ def test_it_lists_the_seeded_groups(emulator, dbx):
     ]
     assert strict.has_more and not rest.has_more
     assert all(g.group_id.startswith("g:") for g in summaries)
+    by_sdk = dbx.team_groups_list(limit=1)
+    # The cursor keeps the page size it was made with.
+    second = dbx.team_groups_list_continue(by_sdk.cursor)
+    assert ([g.group_name for g in second.groups], second.has_more) == (["Marketing"], True)
     with pytest.raises(ApiError) as refused:
         dbx.team_groups_list_continue("garbage")
     assert refused.value.error.is_invalid_cursor()
@@ -127,7 +130,7 @@ def test_it_deletes_a_group_once(emulator, dbx):
 
 
 def test_it_adds_and_removes_members_and_finishes_the_job(emulator, dbx):
-    emulator.configure(async_job_seconds=0.3)
+    emulator.configure(async_job_seconds=60)
     falcon = group_named(dbx, "Project Falcon")
 
     added = emulator.strict(T.groups_members_add, T.GroupMembersAddArg(
@@ -137,11 +140,16 @@ def test_it_adds_and_removes_members_and_finishes_the_job(emulator, dbx):
     assert added.group_info.member_count == 4
     assert ("megan.bowen@contoso.com", "owner") in [(m.profile.email, m.access_type._tag) for m in added.group_info.members]
     assert dbx.team_groups_job_status_get(added.async_job_id).is_in_progress()
-    time.sleep(0.35)
+    emulator.configure(async_job_seconds=0)
     assert emulator.strict(T.groups_job_status_get, {"async_job_id": added.async_job_id}).is_complete()
 
-    removed = dbx.team_groups_members_remove(G.group_id(falcon.group_id), [Sel.email("megan.bowen@contoso.com")])
+    removed = emulator.strict(T.groups_members_remove, T.GroupMembersRemoveArg(
+        G.group_id(falcon.group_id), [Sel.email("megan.bowen@contoso.com")],
+    ))
     assert removed.group_info.member_count == 3
+    again = dbx.team_groups_members_add(G.group_id(falcon.group_id), [member("megan.bowen@contoso.com")])
+    assert again.group_info.member_count == 4
+    dbx.team_groups_members_remove(G.group_id(falcon.group_id), [Sel.email("megan.bowen@contoso.com")])
     assert refusal(dbx.team_groups_job_status_get, "dbjid:nope").is_invalid_async_job_id()
     megan = next(m for m in emulator.state()["members"] if m["email"] == "megan.bowen@contoso.com")
     assert megan["groups"] == ["Everyone at Contoso", "Marketing"]
@@ -181,7 +189,10 @@ def test_it_lists_a_groups_members_in_pages(emulator, dbx):
 
     first = emulator.strict(T.groups_members_list, {"group": {".tag": "group_id", "group_id": falcon.group_id},
                                                     "limit": 2})
-    rest = dbx.team_groups_members_list_continue(first.cursor)
+    rest = emulator.strict(T.groups_members_list_continue, {"cursor": first.cursor})
+    by_sdk = dbx.team_groups_members_list(G.group_id(falcon.group_id), limit=2)
+    assert [m.profile.email for m in dbx.team_groups_members_list_continue(by_sdk.cursor).members] == [
+        "contractor.lee@contoso.com"]
 
     emails = [m.profile.email for m in first.members + rest.members]
     assert emails == ["admin@contoso.com", "adele.vance@contoso.com", "contractor.lee@contoso.com"]

@@ -169,7 +169,7 @@ def test_it_rejects_an_external_id_longer_than_64_characters_and_a_bad_email(emu
 
 
 def test_it_runs_a_large_add_as_a_job(emulator, dbx):
-    emulator.configure(async_job_seconds=0.3)
+    emulator.configure(async_job_seconds=60)
     members = [new(f"bulk{i}@contoso.com") for i in range(8)]
 
     launched = dbx.team_members_add_v2(members)
@@ -179,13 +179,23 @@ def test_it_runs_a_large_add_as_a_job(emulator, dbx):
     assert dbx.team_members_add_job_status_get_v2(job_id).is_in_progress()
     assert emulator.strict(T.members_add_job_status_get_v2, {"async_job_id": job_id}).is_in_progress()
     assert not any(m["email"].startswith("bulk") for m in emulator.state()["members"])
-    time.sleep(0.35)
+    emulator.configure(async_job_seconds=0)
     done = dbx.team_members_add_job_status_get_v2(job_id)
     assert done.is_complete()
-    assert [o for o in outcomes(done.get_complete())] == [("success", f"bulk{i}@contoso.com") for i in range(8)]
+    assert outcomes(done.get_complete()) == [("success", f"bulk{i}@contoso.com") for i in range(8)]
     strict = emulator.strict(T.members_add_job_status_get_v2, {"async_job_id": job_id})
     assert len(strict.get_complete()) == 8
     assert sum(m["email"].startswith("bulk") for m in emulator.state()["members"]) == 8
+
+
+def test_it_finishes_a_job_after_async_job_seconds(emulator, dbx):
+    emulator.configure(async_job_seconds=0.2)
+
+    launched = dbx.team_members_add_v2([new("later@contoso.com")], force_async=True)
+    time.sleep(0.25)
+
+    done = dbx.team_members_add_job_status_get_v2(launched.get_async_job_id())
+    assert outcomes(done.get_complete()) == [("success", "later@contoso.com")]
 
 
 def test_it_runs_a_small_add_as_a_job_when_forced(emulator, dbx):

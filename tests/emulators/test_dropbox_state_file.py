@@ -6,6 +6,7 @@ import requests
 from dropbox import team as T
 
 from emulators.dropbox.signin import sign_in_and_decide
+from emulators.process import free_port
 
 CALLBACK = "http://127.0.0.1:8000/provisioning/dropbox/callback"
 
@@ -36,6 +37,8 @@ def test_it_keeps_the_team_and_its_tokens_across_a_restart(dropbox_emulator, tmp
         before = emulator.state()
     assert state_file.stat().st_size > 0
 
+    # A fresh port: the one just released may already serve someone else's process.
+    emulator.port = free_port()
     with emulator:
         after = emulator.state()
         by_refresh = emulator.team_client(oauth2_refresh_token=refresh, app_key=emulator.app_key,
