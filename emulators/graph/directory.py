@@ -456,7 +456,18 @@ class Directory:
             self._record(("g", group.id, ALL))
 
     def update_group(self, group: Group, body: dict) -> None:
+        body = dict(body)
+        binds = body.pop("members@odata.bind", None)
         self._check_types(body, GROUP_TYPES, GROUP_WRITABLE, "Group")
+        member_ids = [self._ref_id(ref) for ref in binds or []]
+        if len(member_ids) > 20:
+            raise bad_request("A maximum of 20 members can be added in a single request.")
+        for mid in member_ids:
+            if self.object_kind(mid) is None:
+                raise not_found(mid)
+            if mid in self.members[group.id]:
+                raise bad_request("One or more added object references already exist for the following "
+                                  "modified properties: 'members'.")
         if "mailNickname" in body:
             if not body["mailNickname"]:
                 raise bad_request("Invalid value specified for property 'mailNickname' of resource 'Group'.")
@@ -465,12 +476,16 @@ class Directory:
             raise bad_request("Invalid value specified for property 'displayName' of resource 'Group'.")
         changed = set()
         for name, value in body.items():
+            if name.startswith("@"):
+                continue
             stored = tuple(value) if isinstance(value, list) else value
             if group.get(name) != stored:
                 group.set(name, value)
                 changed.add(name)
         if changed:
             self._record(("g", group.id, frozenset(changed)))
+        for mid in member_ids:
+            self._add_member(group.id, mid, self.object_kind(mid))
 
     def delete_group(self, group: Group) -> None:
         """Microsoft 365 groups go to deleted items; security groups are deleted permanently."""
@@ -612,7 +627,8 @@ class Directory:
         if role_id != DEFAULT_ACCESS_ROLE_ID:
             role = next(r for r in sp.get("appRoles") if r["id"] == role_id)
             allowed = role.get("allowedMemberTypes") or []
-            if kind in ("user", "group") and "User" not in allowed or kind == "servicePrincipal" and "Application" not in allowed:
+            needed = "Application" if kind == "servicePrincipal" else "User"
+            if needed not in allowed:
                 raise bad_request("The app role cannot be assigned to this type of principal.",
                                   details=[{"code": "InvalidValue", "target": "principalId"}])
         for aid, rid in self.by_principal.get(principal_id, {}).items():

@@ -10,15 +10,14 @@ import json
 import re
 from operator import attrgetter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from .delta import DeltaRequest
 from .directory import Directory
 from .errors import GraphError, bad_request, forbidden, not_found, unsupported_query
 from .model import (
-    ASSIGNMENT_PROPERTIES, GROUP_DEFAULT, GROUP_TYPES, SP_DEFAULT, SP_TYPES, USER_DEFAULT, USER_TYPES, Group,
-    ServicePrincipal, User,
+    ASSIGNMENT_PROPERTIES, GROUP_DEFAULT, GROUP_TYPES, SP_DEFAULT, SP_TYPES, USER_DEFAULT, USER_TYPES, User,
 )
 from .query import (
     EntityQuery, compile_filter, compile_search, parse_orderby, parse_select, simple_equality,
@@ -515,7 +514,8 @@ class GraphApi:
         payload = unseal(raw, self.d.signing_key + b"page")
         if payload is None or payload.get("e") != self.d.epoch:
             raise GraphError(400, "Directory_ExpiredPageToken",
-                             "The specified page token value has expired and can no longer be included in your request.")
+                             "The specified page token value has expired and can no longer be included in your "
+                             "request.")
         return int(payload.get("p", 0))
 
     def _next_link(self, req: GraphRequest, position: int) -> str:
@@ -833,5 +833,3 @@ def load_json(raw: bytes) -> Any:
         raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type "
                                             "header is set and payload is of valid JSON format.") from None
 
-
-Source = tuple[Callable, dict, Callable, dict]

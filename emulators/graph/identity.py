@@ -20,8 +20,8 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 from aiohttp import web
 
 from .catalog import GRAPH_SCOPES, MICROSOFT_GRAPH_APP_ID
-from .errors import AadError, aad_error_body
-from .tokens import b64url, seal, sign_hs256, unseal
+from .errors import AadError
+from .tokens import b64url, seal, unseal
 
 GRAPH_RESOURCES = {
     "https://graph.microsoft.com", "https://graph.microsoft.com/", MICROSOFT_GRAPH_APP_ID,
@@ -224,7 +224,8 @@ class Identity:
             if not item.endswith("/.default"):
                 raise AadError(400, "invalid_scope", 1002012,
                                f"The provided value for scope {item} is not valid. Client credential flows must have "
-                               f"a scope value with /.default suffixed to the resource identifier (application ID URI).")
+                               f"a scope value with /.default suffixed to the resource identifier (application ID "
+                               f"URI).")
             resource = item[: -len("/.default")]
             if resource not in GRAPH_RESOURCES:
                 raise AadError(400, "invalid_resource", 500011,
@@ -241,7 +242,8 @@ class Identity:
             "aud": "https://graph.microsoft.com", "iss": f"https://sts.windows.net/{tid}/", "iat": now - 300,
             "nbf": now - 300, "exp": now + lifetime, "aio": b64url(secrets.token_bytes(24)),
             "app_displayname": self.d.client_name, "appid": client_id, "appidacr": "1",
-            "idp": f"https://sts.windows.net/{tid}/", "idtyp": "app", "oid": oid, "rh": "0.A" + b64url(secrets.token_bytes(18)),
+            "idp": f"https://sts.windows.net/{tid}/", "idtyp": "app", "oid": oid,
+            "rh": "0.A" + b64url(secrets.token_bytes(18)),
             "roles": list(self.emulator.permissions), "sub": oid, "tenant_region_scope": "NA", "tid": tid,
             "uti": b64url(secrets.token_bytes(16)), "ver": "1.0",
             "wids": ["0997a1d0-0d1d-4acb-b408-d5ca73121e90"], "xms_tcdt": 1600000000,
@@ -286,7 +288,8 @@ class Identity:
             "nbf": now - 300, "exp": now + lifetime, "acr": "1", "amr": ["pwd"], "app_displayname": self.d.client_name,
             "appid": client_id, "appidacr": "1", "family_name": user.surname, "given_name": user.givenName,
             "idtyp": "user", "ipaddr": "127.0.0.1", "name": user.displayName, "oid": user.id,
-            "rh": "0.A" + b64url(secrets.token_bytes(18)), "scp": " ".join(graph_scopes + [s for s in oidc if s != "offline_access"]),
+            "rh": "0.A" + b64url(secrets.token_bytes(18)),
+            "scp": " ".join(graph_scopes + [s for s in oidc if s != "offline_access"]),
             "sub": b64url(hashlib.sha256((user.id + client_id).encode()).digest()[:32]), "tid": tid,
             "unique_name": user.userPrincipalName, "upn": user.userPrincipalName,
             "uti": b64url(secrets.token_bytes(16)), "ver": "1.0",
@@ -402,8 +405,9 @@ class Identity:
         return web.Response(text=page, status=status, content_type="text/html")
 
     def _redirect_error(self, params: dict, error: str, number: int, text: str) -> web.Response:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
         query = {"error": error, "error_description": f"AADSTS{number}: {text}\r\nTrace ID: {uuid.uuid4()}"
-                 f"\r\nCorrelation ID: {uuid.uuid4()}\r\nTimestamp: {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}",
+                 f"\r\nCorrelation ID: {uuid.uuid4()}\r\nTimestamp: {stamp}",
                  "error_uri": f"https://login.microsoftonline.com/error?code={number}"}
         if params.get("state"):
             query["state"] = params["state"]

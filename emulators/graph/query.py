@@ -52,7 +52,8 @@ _fill(_GROUP_SUPPORT, DEFAULT, "eq", """id classification displayName isAssignab
       mailNickname membershipRule membershipRuleProcessingState onPremisesSecurityIdentifier
       onPremisesSyncEnabled securityEnabled""")
 _fill(_GROUP_SUPPORT, DEFAULT, "startswith", "classification displayName mail mailNickname membershipRule")
-_fill(_GROUP_SUPPORT, DEFAULT, "any-eq", "groupTypes proxyAddresses resourceProvisioningOptions resourceBehaviorOptions")
+_fill(_GROUP_SUPPORT, DEFAULT, "any-eq",
+      "groupTypes proxyAddresses resourceProvisioningOptions resourceBehaviorOptions")
 _fill(_GROUP_SUPPORT, DEFAULT, "any-sw", "proxyAddresses")
 _fill(_GROUP_SUPPORT, ADVANCED, "eq", "description preferredLanguage onPremisesSamAccountName")
 _fill(_GROUP_SUPPORT, ADVANCED, "startswith", "description onPremisesSamAccountName")
@@ -238,7 +239,8 @@ def _parse_primary(t: _Tokens):
     if nxt is not None and nxt[0] == "lp" and "/" not in word:
         name = word.lower()
         if name not in ("startswith", "endswith"):
-            raise GraphError(400, "Request_UnsupportedQuery", f"Unsupported Query. The function '{word}' is not supported.")
+            raise GraphError(400, "Request_UnsupportedQuery",
+                             f"Unsupported Query. The function '{word}' is not supported.")
         t.take()
         t.take()
         prop = t.expect("word")
@@ -320,7 +322,8 @@ def _require(entity: EntityQuery, prop: str, op: str, advanced: bool) -> None:
     level = entity.filter_support.get((prop, op))
     if level is None or (level == ADVANCED and not advanced):
         raise unsupported_query(
-            f"Unsupported or invalid query filter clause specified for property '{prop}' of resource '{entity.resource}'."
+            f"Unsupported or invalid query filter clause specified for property '{prop}' of resource "
+            f"'{entity.resource}'."
         )
 
 

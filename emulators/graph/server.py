@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -36,14 +37,37 @@ _LOGIN_PATH = re.compile(r"^/[^/]+/(?:v2\.0/\.well-known/openid-configuration|\.
                          r"|oauth2/v2\.0/(?:token|authorize|logout)|discovery/v2\.0/keys|discovery/instance|login)$")
 
 
+EPILOG = """\
+run-time settings (POST /_emulator/config with a JSON object):
+  latency_ms, rate_limit, fail_rate   as the flags of the same names
+  token_lifetime                      seconds of life of newly issued access tokens
+  delta_page_size                     objects per delta page
+  delta_members_chunk                 members@delta entries per delta page
+  delta_token_lifetime                seconds a delta or skip token stays valid (default 7 days)
+  permissions                         list of granted application permissions (for new tokens)
+  token_fail_rate                     fraction of token-endpoint requests answered 503 (default 0;
+                                      --fail-rate applies to Graph routes only)
+
+The sign-in side (discovery, token, authorize) is never throttled by --rate-limit; Graph requests
+are limited per tenant and application, and requests inside $batch one by one.
+
+Clients must reach the emulator through a session that rewrites https://login.microsoftonline.com
+and https://graph.microsoft.com to its address (see provisioning/connectors/routing.py).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m emulators.graph",
-        description="Emulator of Microsoft Entra ID: the identity platform's sign-in and token endpoints "
-                    "(login.microsoftonline.com) and the directory part of Microsoft Graph v1.0 "
-                    "(graph.microsoft.com): users, groups, members, service principals, app role assignments, "
-                    "delta queries and $batch. Control routes live under /_emulator/ "
-                    "(health, state, stats, stats/reset, reset, config).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        description=(
+            "Emulator of Microsoft Entra ID: the identity platform's sign-in and token\n"
+            "endpoints (login.microsoftonline.com) and the directory part of Microsoft\n"
+            "Graph v1.0 (graph.microsoft.com): users, groups, members, service principals,\n"
+            "app role assignments, delta queries and $batch. Control routes live under\n"
+            "/_emulator/ (health, state, stats, stats/reset, reset, config)."
+        ),
     )
     common_arguments(parser, default_port=8101)
     parser.add_argument("--seed", default="demo", metavar="NAME",
@@ -143,6 +167,7 @@ class GraphEmulator(Emulator):
         self.buckets = TokenBucket(self.rate_limit)
         self.delta = DeltaEngine(self)
         self.api = GraphApi(self)
+        _settle()
 
     def load_or_seed(self, seed_name: str) -> None:
         super().load_or_seed(seed_name)
@@ -151,6 +176,7 @@ class GraphEmulator(Emulator):
         else:
             self.state.signing_key = self.signing_key
         self._verified.clear()
+        _settle()
 
     def summary(self) -> dict:
         summary = self.state.summary() if self.state is not None else {}
@@ -454,6 +480,13 @@ class GraphEmulator(Emulator):
         for label, value in self.generated.items():
             print(f"graph emulator {label}: {value}", flush=True)
         super().run()
+
+
+def _settle() -> None:
+    """Move the freshly built tenant out of the garbage collector's way: with hundreds of
+    thousands of long-lived objects, full collections would otherwise stall requests."""
+    gc.collect()
+    gc.freeze()
 
 
 def _unauthorized(message: str) -> GraphError:

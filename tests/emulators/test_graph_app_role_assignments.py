@@ -50,7 +50,8 @@ def test_the_demo_assigns_users_groups_and_default_access(graph_emulator, dropbo
 
 
 def test_it_assigns_a_user_and_removes_the_assignment(graph_emulator, dropbox):
-    direct = {a["principalId"] for a in graph_emulator.get_all(f"/v1.0/servicePrincipals/{dropbox['id']}/appRoleAssignedTo")}
+    assignments = graph_emulator.get_all(f"/v1.0/servicePrincipals/{dropbox['id']}/appRoleAssignedTo")
+    direct = {a["principalId"] for a in assignments}
     person = next(u for u in graph_emulator.get_all("/v1.0/users?$filter=department eq 'Finance'")
                   if u["id"] not in direct)
 

@@ -147,3 +147,18 @@ def test_a_deleted_user_leaves_its_groups_in_the_group_delta(graph_emulator):
 
     entry = next(item for item in items if item["id"] == marketing["id"])
     assert {"@odata.type": USER, "id": megan, "@removed": {"reason": "deleted"}} in entry["members@delta"]
+
+
+def test_members_bound_in_a_patch_are_added(graph_emulator):
+    legal = group_named(graph_emulator, "Legal")
+    _, link, _ = graph_emulator.delta_round("/v1.0/groups/delta?$select=displayName,members")
+    adele, alex = (user_id(graph_emulator, f"{name}@contoso.com") for name in ("adele.vance", "alex.wilber"))
+
+    answer = graph_emulator.graph("PATCH", f"/v1.0/groups/{legal['id']}", json={"members@odata.bind": [
+        f"https://graph.microsoft.com/v1.0/directoryObjects/{adele}",
+        f"https://graph.microsoft.com/v1.0/directoryObjects/{alex}"]})
+    items, _, _ = graph_emulator.delta_round(link, headers={"Prefer": "return=minimal"})
+
+    assert answer.status_code == 204
+    assert items == [{"id": legal["id"], "members@delta": [{"@odata.type": USER, "id": adele},
+                                                            {"@odata.type": USER, "id": alex}]}]

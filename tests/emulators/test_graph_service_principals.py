@@ -7,8 +7,6 @@ import pytest
 
 from emulators.demo import DROPBOX_FOR_BUSINESS_APP_ID
 
-DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
-
 
 @pytest.fixture(autouse=True)
 def empty_tenant(graph_emulator):
@@ -16,7 +14,8 @@ def empty_tenant(graph_emulator):
 
 
 def test_the_empty_tenant_has_no_dropbox_service_principal(graph_emulator):
-    body = graph_emulator.graph("GET", f"/v1.0/servicePrincipals?$filter=appId eq '{DROPBOX_FOR_BUSINESS_APP_ID}'").json()
+    body = graph_emulator.graph(
+        "GET", f"/v1.0/servicePrincipals?$filter=appId eq '{DROPBOX_FOR_BUSINESS_APP_ID}'").json()
 
     assert body["value"] == []
     names = {sp["displayName"] for sp in graph_emulator.get_all("/v1.0/servicePrincipals")}
