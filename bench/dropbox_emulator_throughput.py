@@ -27,7 +27,7 @@ import aiohttp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from emulators.process import EmulatorProcess  # noqa: E402
+from emulators.process import EmulatorProcess
 
 
 def requests_mix(members: int, rng: random.Random):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import dropbox.auth
 import dropbox.team
@@ -67,16 +67,19 @@ class Route:
     name: str
     arg_type: object
     handler: Callable
-    scope: str
+    #: the scope a scoped token needs (None: any token will do)
+    scope: str | None
     write: bool
+    #: refuse the token (401) unless its admin is still an active team admin
+    needs_admin: bool
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def route(name: str, stone_route, scope: str, *, write: bool = False):
+def route(name: str, stone_route, scope: str | None, *, write: bool = False, needs_admin: bool = True):
     def register(handler):
-        ROUTES[name] = Route(name, stone_route.arg_type, handler, scope, write)
+        ROUTES[name] = Route(name, stone_route.arg_type, handler, scope, write, needs_admin)
         return handler
     return register
 
@@ -137,14 +140,10 @@ class TeamApi:
         team = emulator.state
         try:
             member, scope, record = emulator.oauth.authenticate(token, now)
-            if function == "auth/token/revoke":
-                pass
-            elif function == "team/token/get_authenticated_admin":
-                pass  # answers admin_not_active itself
-            elif not (member.status == "active" and member.is_team_admin):
+            if spec.needs_admin and not (member.status == "active" and member.is_team_admin):
                 # A team token stops working once the admin who linked it is no admin any more.
                 raise AuthFailure("invalid_access_token")
-            if scope is not None and spec.scope not in scope:
+            if scope is not None and spec.scope is not None and spec.scope not in scope:
                 raise AuthFailure("missing_scope", spec.scope)
             self._check_select_headers(request, team)
         except AuthFailure as failure:
@@ -234,7 +233,8 @@ def get_info(call: Call, arg):
     return wire.team_info(call.team)
 
 
-@route("team/token/get_authenticated_admin", dropbox.team.token_get_authenticated_admin, "team_info.read")
+@route("team/token/get_authenticated_admin", dropbox.team.token_get_authenticated_admin, "team_info.read",
+       needs_admin=False)  # answers admin_not_active itself
 def get_authenticated_admin(call: Call, arg):
     member = call.member
     if not (member.status == "active" and member.is_team_admin):
@@ -242,10 +242,9 @@ def get_authenticated_admin(call: Call, arg):
     return {"admin_profile": wire.profile(call.team, member, call.now)}
 
 
-@route("auth/token/revoke", dropbox.auth.token_revoke, "account_info.read", write=True)
+@route("auth/token/revoke", dropbox.auth.token_revoke, None, write=True, needs_admin=False)
 def token_revoke(call: Call, arg):
     call.emulator.oauth.revoke_token(call.token)
-    return None
 
 
 # ---------------------------------------------------------------------- members
@@ -343,13 +342,11 @@ def members_set_profile(call: Call, arg):
 @route("team/members/suspend", dropbox.team.members_suspend, "members.write", write=True)
 def members_suspend(call: Call, arg):
     call.team.suspend(_member(call.team, arg.user), now=call.now)
-    return None
 
 
 @route("team/members/unsuspend", dropbox.team.members_unsuspend, "members.write", write=True)
 def members_unsuspend(call: Call, arg):
     call.team.unsuspend(_member(call.team, arg.user))
-    return None
 
 
 @route("team/members/remove", dropbox.team.members_remove, "members.delete", write=True)
@@ -381,7 +378,6 @@ def members_remove_job_status(call: Call, arg):
 @route("team/members/recover", dropbox.team.members_recover, "members.delete", write=True)
 def members_recover(call: Call, arg):
     call.team.recover(_member(call.team, arg.user), now=call.now)
-    return None
 
 
 @route("team/members/set_admin_permissions_v2", dropbox.team.members_set_admin_permissions_v2,

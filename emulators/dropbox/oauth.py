@@ -315,7 +315,7 @@ class OAuth:
     def _token_body(self, access: AccessToken, now: float) -> dict:
         body = {"access_token": access.token, "token_type": "bearer"}
         if access.expires_at is not None:
-            body["expires_in"] = int(round(access.expires_at - now))
+            body["expires_in"] = round(access.expires_at - now)
         return body
 
     # ------------------------------------------------------------------ bearer tokens

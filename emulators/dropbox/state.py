@@ -17,8 +17,8 @@ import heapq
 import random
 import string
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from emulators import demo
 
@@ -432,10 +432,10 @@ class Team:
         if "is_directory_restricted" in changes and not self.directory_restrictions_enabled:
             raise Refused("directory_restricted_off")
 
-        if "email" in changes and changes["email"].lower() != member.email.lower():
-            if self.by_email.get(member.email.lower()) == member.team_member_id:
-                del self.by_email[member.email.lower()]
         if "email" in changes:
+            old_key = member.email.lower()
+            if changes["email"].lower() != old_key and self.by_email.get(old_key) == member.team_member_id:
+                del self.by_email[old_key]
             member.email = changes["email"]
         if "external_id" in changes:
             if member.external_id and self.by_external_id.get(member.external_id) == member.team_member_id:
@@ -660,7 +660,7 @@ class Team:
         seq = self.next_seq
         self.next_seq += 1
         group = Group(
-            group_id="g:" + "%032x" % self.rng.getrandbits(128),
+            group_id=f"g:{self.rng.getrandbits(128):032x}",
             name=name,
             # Groups an admin creates through the API are company-managed unless asked otherwise.
             management_type=management_type or "company_managed",

@@ -3,7 +3,6 @@ and system-managed groups; and the jobs that group changes start."""
 
 from __future__ import annotations
 
-
 import pytest
 from dropbox import team as T
 from dropbox import team_common
@@ -78,8 +77,8 @@ def test_it_refuses_group_names_and_external_ids_in_use_and_invalid_names(dbx):
     assert refusal(dbx.team_groups_create, "SALES").is_group_name_already_used()
     assert refusal(dbx.team_groups_create, "Other", group_external_id="aad-sales").is_external_id_already_in_use()
     assert refusal(dbx.team_groups_create, "   ").is_group_name_invalid()
-    assert refusal(dbx.team_groups_create, "System", group_management_type=team_common.GroupManagementType.system_managed
-                   ).is_system_managed_group_disallowed()
+    system = team_common.GroupManagementType.system_managed
+    assert refusal(dbx.team_groups_create, "System", group_management_type=system).is_system_managed_group_disallowed()
 
 
 def test_it_gets_groups_by_id_and_external_id(emulator, dbx):
@@ -138,7 +137,8 @@ def test_it_adds_and_removes_members_and_finishes_the_job(emulator, dbx):
     ))
 
     assert added.group_info.member_count == 4
-    assert ("megan.bowen@contoso.com", "owner") in [(m.profile.email, m.access_type._tag) for m in added.group_info.members]
+    members = [(m.profile.email, m.access_type._tag) for m in added.group_info.members]
+    assert ("megan.bowen@contoso.com", "owner") in members
     assert dbx.team_groups_job_status_get(added.async_job_id).is_in_progress()
     emulator.configure(async_job_seconds=0)
     assert emulator.strict(T.groups_job_status_get, {"async_job_id": added.async_job_id}).is_complete()

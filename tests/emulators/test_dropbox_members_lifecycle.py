@@ -159,17 +159,17 @@ def test_it_converts_a_kept_account_and_cannot_recover_it(emulator, dbx):
 
 
 @pytest.mark.parametrize("kwargs, tag", [
-    (dict(keep_account=True), "cannot_keep_account_and_delete_data"),
-    (dict(keep_account=True, wipe_data=False, transfer_dest_id=Sel.email("adele.vance@contoso.com")),
+    ({"keep_account": True}, "cannot_keep_account_and_delete_data"),
+    ({"keep_account": True, "wipe_data": False, "transfer_dest_id": Sel.email("adele.vance@contoso.com")},
      "cannot_keep_account_and_transfer"),
-    (dict(retain_team_shares=True), "cannot_retain_shares_when_no_account_kept"),
-    (dict(transfer_dest_id=Sel.email("adele.vance@contoso.com")), "unspecified_transfer_admin_id"),
-    (dict(transfer_dest_id=Sel.email("nobody@contoso.com"), transfer_admin_id=Sel.email(ADMIN)),
+    ({"retain_team_shares": True}, "cannot_retain_shares_when_no_account_kept"),
+    ({"transfer_dest_id": Sel.email("adele.vance@contoso.com")}, "unspecified_transfer_admin_id"),
+    ({"transfer_dest_id": Sel.email("nobody@contoso.com"), "transfer_admin_id": Sel.email(ADMIN)},
      "transfer_dest_user_not_found"),
-    (dict(transfer_dest_id=Sel.email("megan.bowen@contoso.com"), transfer_admin_id=Sel.email(ADMIN)),
+    ({"transfer_dest_id": Sel.email("megan.bowen@contoso.com"), "transfer_admin_id": Sel.email(ADMIN)},
      "removed_and_transfer_dest_should_differ"),
-    (dict(transfer_dest_id=Sel.email("adele.vance@contoso.com"),
-          transfer_admin_id=Sel.email("alex.wilber@contoso.com")), "transfer_admin_is_not_admin"),
+    ({"transfer_dest_id": Sel.email("adele.vance@contoso.com"),
+      "transfer_admin_id": Sel.email("alex.wilber@contoso.com")}, "transfer_admin_is_not_admin"),
 ])
 def test_it_refuses_removal_options_that_conflict(dbx, kwargs, tag):
     error = refusal(dbx.team_members_remove, Sel.email("megan.bowen@contoso.com"), **kwargs)

@@ -76,7 +76,7 @@ def test_it_completes_the_code_flow_with_pkce(emulator):
     assert result.refresh_token
     assert result.account_id == team["team_id"]
     assert result.user_id.isdigit()
-    assert 14000 < (result.expires_at - datetime.datetime.utcnow()).total_seconds() <= 14400
+    assert 14000 < (result.expires_at - datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).total_seconds() <= 14400
     assert "members.write" in result.scope.split()
 
     dbx = emulator.team_client(result.access_token)
@@ -87,7 +87,7 @@ def test_it_completes_the_code_flow_with_pkce(emulator):
 
 
 def test_it_answers_the_token_request_with_everything_the_sdk_reads(emulator):
-    url, web_session, verifier = start(emulator)
+    url, _, verifier = start(emulator)
     query = callback_query(sign_in_and_decide(emulator.session(), url, emulator.admin_email, emulator.admin_password))
 
     answer = requests.post(f"{emulator.url}/oauth2/token", data={

@@ -87,7 +87,7 @@ def test_it_answers_expired_access_token_and_the_sdk_refreshes_once_and_retries(
     dbx = emulator.team_client(
         expired["access_token"], oauth2_refresh_token=refresh, app_key=emulator.app_key,
         app_secret=emulator.app_secret,
-        oauth2_access_token_expiration=datetime.datetime.utcnow() + datetime.timedelta(hours=1),
+        oauth2_access_token_expiration=datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=1),
     )
     emulator.reset_stats()
 
