@@ -485,6 +485,7 @@ class GraphEmulator(Emulator):
 def _settle() -> None:
     """Move the freshly built tenant out of the garbage collector's way: with hundreds of
     thousands of long-lived objects, full collections would otherwise stall requests."""
+    gc.unfreeze()  # a previous tenant's leftovers become collectable again
     gc.collect()
     gc.freeze()
 
