@@ -10,6 +10,8 @@ import pytest
 
 from emulators.process import EmulatorProcess
 
+pytest_plugins = ["tests.fixtures", "tests.services"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

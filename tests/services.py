@@ -1,0 +1,67 @@
+"""The portal wired to the emulators: settings pointing at them, a Dropbox
+authorization obtained through the real OAuth pages, and an application with
+its provisioning job, as an administrator would set it up."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulators.demo import DEMO_DROPBOX_APP_KEY, DROPBOX_FOR_BUSINESS_APP_ID
+from provisioning.connectors import entra
+from provisioning.connectors.dropbox import authorize_flow
+from provisioning.connectors.entra import EntraConnector
+from provisioning.credentials import connector_for_token
+
+CALLBACK = "http://127.0.0.1:8000/applications/oauth/dropbox/callback/"
+
+
+@pytest.fixture
+def services(settings, graph_emulator, dropbox_emulator):
+    """Both emulators, reset to their demo seeds, and the portal's settings pointing at them."""
+    graph_emulator.reset("demo")
+    dropbox_emulator.reset("demo")
+    settings.ENTRA_TENANT_ID = graph_emulator.tenant_id
+    settings.ENTRA_CLIENT_ID = graph_emulator.client_id
+    settings.ENTRA_CLIENT_SECRET = graph_emulator.client_secret
+    settings.ENTRA_LOGIN_URL = graph_emulator.url
+    settings.GRAPH_URL = graph_emulator.url
+    settings.DROPBOX_APP_KEY = DEMO_DROPBOX_APP_KEY
+    settings.DROPBOX_APP_SECRET = dropbox_emulator.app_secret
+    settings.DROPBOX_API_URL = dropbox_emulator.url
+    settings.DROPBOX_WEB_URL = dropbox_emulator.url
+    entra._msal_apps.clear()
+    return graph_emulator, dropbox_emulator
+
+
+def dropbox_refresh_token(dropbox_emulator, email: str | None = None, password: str | None = None) -> str:
+    """Authorize as the team admin (or another member) through the emulator's pages, as a browser would."""
+    from emulators.dropbox.signin import sign_in_and_decide
+    from urllib.parse import parse_qsl, urlsplit
+
+    store: dict = {}
+    flow = authorize_flow(redirect_uri=CALLBACK, session_store=store, app_key=DEMO_DROPBOX_APP_KEY,
+                          api_url=dropbox_emulator.url, web_url=dropbox_emulator.url)
+    url = flow.start()
+    answer = sign_in_and_decide(dropbox_emulator.session(), url, email or dropbox_emulator.admin_email,
+                                password or dropbox_emulator.admin_password)
+    query = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
+    return flow.finish(query).refresh_token
+
+
+def entra_connector(**overrides) -> EntraConnector:
+    return EntraConnector.from_settings(**overrides)
+
+
+def dropbox_connector(token: str, **overrides):
+    return connector_for_token(token, **overrides)
+
+
+@pytest.fixture
+def refresh_token(services):
+    return dropbox_refresh_token(services[1])
+
+
+@pytest.fixture
+def demo_sp(services):
+    """The demo tenant's Dropbox for Business service principal."""
+    return entra_connector().find_service_principal(DROPBOX_FOR_BUSINESS_APP_ID)
