@@ -9,5 +9,6 @@ that a strict decode on the client side is a real check.
 Modules: :mod:`.state` holds the team and its rules, :mod:`.wire` turns it into
 the JSON the real service sends, :mod:`.api` serves ``/2/...``, :mod:`.oauth`
 the sign-in, consent and token endpoints, :mod:`.pages` the HTML, and
-:mod:`.app` ties them to :class:`emulators.base.Emulator`.
+:mod:`.app` ties them to :class:`emulators.base.Emulator`. :mod:`.signin` goes
+through the sign-in and consent pages without a browser, for tests and scripts.
 """

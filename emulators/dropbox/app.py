@@ -243,10 +243,15 @@ class DropboxEmulator(Emulator):
     async def _console_members(self, request: web.Request) -> web.Response:
         self.settle()
         team = self.state
-        members = [m for m in (team.members.get(t) for t in team.order_ids[:CONSOLE_ROWS * 2]) if m is not None]
-        return web.Response(
-            text=pages.admin_members(team, members[:CONSOLE_ROWS]), content_type="text/html", charset="utf-8",
-        )
+        members = []
+        for tmid in team.order_ids:
+            member = team.members.get(tmid)
+            if member is not None:
+                members.append(member)
+                if len(members) == CONSOLE_ROWS:
+                    break
+        page = pages.admin_members(team, members, total=len(team.members))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def _revoke_tokens(self, request: web.Request) -> web.Response:
         revoked = self.oauth.revoke_all()

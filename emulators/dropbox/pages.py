@@ -99,8 +99,9 @@ def cancelled(app_name: str) -> str:
     return layout("Dropbox", f"<h1>{escape(app_name)} was not linked</h1><p>You can close this window.</p>")
 
 
-def admin_members(team: Team, members: list[Member]) -> str:
-    """The admin console's "Members" page, read-only, refreshing itself every few seconds."""
+def admin_members(team: Team, members: list[Member], *, total: int) -> str:
+    """The admin console's "Members" page, read-only, refreshing itself every few seconds.
+    ``members`` may be the first of ``total`` members, for a very large team."""
     rows = []
     for member in members:
         role = ", ".join(ROLES_BY_ID[r].name for r in member.role_ids if r in ROLES_BY_ID) or "Member"
@@ -116,6 +117,8 @@ def admin_members(team: Team, members: list[Member]) -> str:
         f"{counts['active']} active, {counts['invited']} invited, {counts['suspended']} suspended; "
         f"{team.used_licenses} of {team.licenses} licenses used"
     )
+    if total > len(members):
+        summary += f"; showing the first {len(members)} of {total}"
     return layout(
         f"Members - {team.name} - Dropbox admin console",
         f"<h1>Members</h1><p class=\"muted\">{escape(team.name)} &middot; {escape(summary)}</p>"

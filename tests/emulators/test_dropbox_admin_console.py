@@ -64,3 +64,13 @@ def test_it_shows_the_changes_provisioning_makes(emulator):
 
     assert ["New Hire", "new.hire@contoso.com", "Invited", "Member", "aad-1"] in table
     assert ["Alex Wilber", "alex.wilber@contoso.com", "Suspended", "Member", ""] in table
+
+
+def test_it_shows_the_first_thousand_members_of_a_large_team(emulator):
+    emulator.reset("bulk:1200")
+
+    table = rows(emulator)
+    page = requests.get(f"{emulator.url}/team/admin/members").text
+
+    assert len(table) == 1000
+    assert "showing the first 1000 of 1208" in page
