@@ -107,3 +107,50 @@ class AddApplicationForm(PortalForm):
         if not name:
             raise forms.ValidationError("Give the application a name.")
         return name
+
+
+class ProvisioningForm(forms.ModelForm):
+    """The Provisioning page's settings: mode, notification email, and the
+    Settings section. Saved as a whole by "Save"."""
+
+    class Meta:
+        from provisioning.models import ProvisioningJob
+
+        model = ProvisioningJob
+        fields = ["mode", "notification_email", "notify_on_failure"]
+        labels = {
+            "mode": "Provisioning Mode",
+            "notification_email": "Notification Email",
+            "notify_on_failure": "Send an email notification when a failure occurs",
+        }
+        widgets = {"mode": forms.Select}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_notification_email(self):
+        return self.cleaned_data["notification_email"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("notify_on_failure") and not data.get("notification_email") and "notification_email" not in self.errors:
+            self.add_error("notification_email", "Enter the email address that should receive failure notifications.")
+        return data
+
+
+class AssignForm(PortalForm):
+    principal_id = forms.CharField(max_length=64)
+    principal_type = forms.ChoiceField(choices=[("User", "User"), ("Group", "Group")])
+    principal_name = forms.CharField(max_length=300, required=False)
+    app_role_id = forms.CharField(max_length=64, label="Select a role")
+
+    def __init__(self, *args, roles: list[dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles = roles or []
+
+    def clean_app_role_id(self):
+        role = self.cleaned_data["app_role_id"]
+        if role not in {r["id"] for r in self.roles}:
+            raise forms.ValidationError("Choose one of the application's roles.")
+        return role

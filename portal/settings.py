@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
+DISPATCH_SECONDS = env.int("DISPATCH_SECONDS", default=10)
 
 # ---------------------------------------------------------------------------- outside services
 ENTRA_LOGIN_URL = env.str("ENTRA_LOGIN_URL", default="https://login.microsoftonline.com").rstrip("/")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import applications, audit, blade, gallery, status, users
+from .views import applications, assignments, audit, blade, gallery, provisioning, status, users
 
 app_name = "portal"
 
@@ -11,8 +11,15 @@ portal_patterns = [
     path("enterprise-applications/gallery/", gallery.browse, name="gallery"),
     path("enterprise-applications/gallery/add/", gallery.add, name="gallery_add"),
     path("applications/<uuid:app_id>/", blade.overview, name="overview"),
-    path("applications/<uuid:app_id>/users-and-groups/", blade.users_and_groups, name="users_and_groups"),
-    path("applications/<uuid:app_id>/provisioning/", blade.provisioning, name="provisioning"),
+    path("applications/<uuid:app_id>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),
+    path("applications/<uuid:app_id>/users-and-groups/add/", assignments.add_assignment, name="add_assignment"),
+    path("applications/<uuid:app_id>/users-and-groups/search/", assignments.directory_search, name="directory_search"),
+    path("applications/<uuid:app_id>/users-and-groups/assign/", assignments.assign, name="assign"),
+    path("applications/<uuid:app_id>/users-and-groups/<str:assignment_id>/remove/", assignments.unassign,
+         name="unassign"),
+    path("applications/<uuid:app_id>/provisioning/", provisioning.provisioning, name="provisioning"),
+    path("applications/<uuid:app_id>/provisioning/save/", provisioning.save, name="provisioning_save"),
+    path("applications/oauth/dropbox/callback/", provisioning.dropbox_callback, name="dropbox_callback"),
     path("applications/<uuid:app_id>/provision-on-demand/", blade.provision_on_demand, name="on_demand"),
     path("applications/<uuid:app_id>/provisioning-logs/", blade.provisioning_logs, name="provisioning_logs"),
     path("applications/<uuid:app_id>/audit-logs/", audit.application_audit_logs, name="app_audit_logs"),

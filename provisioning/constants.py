@@ -45,3 +45,79 @@ class GalleryApp(models.TextChoices):
     """Applications the gallery offers. Each has a connector and default mappings."""
 
     DROPBOX_BUSINESS = "dropbox-business", "Dropbox for Business"
+
+
+class ProvisioningMode(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    AUTOMATIC = "automatic", "Automatic"
+
+
+class Scope(models.TextChoices):
+    ASSIGNED = "assigned", "Sync only assigned users and groups"
+    ALL = "all", "Sync all users and groups"
+
+
+class JobState(models.TextChoices):
+    IDLE = "idle", "Idle"
+    RUNNING = "running", "Running"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class CycleKind(models.TextChoices):
+    INITIAL = "initial", "Initial cycle"
+    INCREMENTAL = "incremental", "Incremental cycle"
+    FULL = "full", "Full cycle"
+
+
+class CycleStatus(models.TextChoices):
+    RUNNING = "running", "In progress"
+    SUCCEEDED = "succeeded", "Completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures", "Completed with failures"
+    STAGED = "staged", "Stopped: deletions staged"
+    FAILED = "failed", "Failed"
+    STOPPED = "stopped", "Stopped"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class ObjectType(models.TextChoices):
+    USER = "user", "User"
+    GROUP = "group", "Group"
+
+
+class Action(models.TextChoices):
+    """Provisioning actions, as in Entra's provisioning logs."""
+
+    CREATE = "Create", "Create"
+    UPDATE = "Update", "Update"
+    DISABLE = "Disable", "Disable"
+    ENABLE = "Enable", "Enable"
+    DELETE = "Delete", "Delete"
+    STAGED_DELETE = "StagedDelete", "StagedDelete"
+    STAGED_DISABLE = "StagedDisable", "StagedDisable"
+    SKIP = "Skip", "Skip"
+    OTHER = "Other", "Other"
+
+
+class LogStatus(models.TextChoices):
+    SUCCESS = "Success", "Success"
+    FAILURE = "Failure", "Failure"
+    SKIPPED = "Skipped", "Skipped"
+    WARNING = "Warning", "Warning"
+
+
+class LinkState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled"
+    INVITED = "invited", "Invited"
+
+
+class MappingType(models.TextChoices):
+    DIRECT = "Direct", "Direct"
+    CONSTANT = "Constant", "Constant"
+    EXPRESSION = "Expression", "Expression"
+    NONE = "None", "None"
+
+
+class ApplyWhen(models.TextChoices):
+    ALWAYS = "always", "Always"
+    CREATE_ONLY = "create", "Only during object creation"

@@ -1,7 +1,6 @@
-"""The provisioning domain: applications, the audit trail and service heartbeats.
-
-Provisioning configuration, links, cycles and logs join these as the engine grows.
-"""
+"""The provisioning domain: applications and their provisioning jobs, attribute
+mappings, links between source and target objects, cycles, provisioning logs,
+the audit trail and service heartbeats."""
 
 from __future__ import annotations
 
@@ -10,7 +9,24 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .constants import AuditActivity, AuditCategory, AuditResult, GalleryApp
+from .constants import (
+    Action,
+    ApplyWhen,
+    AuditActivity,
+    AuditCategory,
+    AuditResult,
+    CycleKind,
+    CycleStatus,
+    GalleryApp,
+    JobState,
+    LinkState,
+    LogStatus,
+    MappingType,
+    ObjectType,
+    ProvisioningMode,
+    Scope,
+)
+from .fields import EncryptedTextField
 
 
 class Application(models.Model):
@@ -84,3 +100,347 @@ class ServiceHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%H:%M:%S}"
+
+
+class ProvisioningJob(models.Model):
+    """An application's provisioning configuration and the state of its sync job
+    (what Entra calls the synchronization job): settings, Dropbox credentials,
+    delta links, quarantine and the lease that keeps it to one run at a time."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="job")
+    job_id = models.CharField(max_length=120, unique=True)
+
+    # ---- Settings (the Provisioning page)
+    mode = models.CharField(max_length=10, choices=ProvisioningMode.choices, default=ProvisioningMode.MANUAL)
+    enabled = models.BooleanField("Provisioning Status", default=False)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ASSIGNED)
+    interval_minutes = models.PositiveIntegerField(default=40)
+    prevent_accidental_deletion = models.BooleanField(default=True)
+    deletion_threshold = models.PositiveIntegerField(default=500)
+    wipe_devices_on_disable = models.BooleanField(default=False)
+    #: Days a disabled member stays suspended before being removed; 0 removes at once; None never removes.
+    delete_after_days = models.PositiveIntegerField(null=True, blank=True, default=30)
+    #: Team member id of the admin who receives the files of removed members (blank: files are deleted).
+    transfer_files_to = models.CharField(max_length=120, blank=True)
+    transfer_files_to_email = models.EmailField(blank=True)
+    remove_invited_members = models.BooleanField(default=False)
+    expand_nested_groups = models.BooleanField(default=False)
+    notification_email = models.EmailField(blank=True)
+    notify_on_failure = models.BooleanField(default=False)
+
+    # ---- Admin Credentials
+    dropbox_refresh_token = EncryptedTextField()
+    dropbox_team_id = models.CharField(max_length=120, blank=True)
+    dropbox_team_name = models.CharField(max_length=200, blank=True)
+    dropbox_admin_email = models.EmailField(blank=True)
+    dropbox_admin_member_id = models.CharField(max_length=120, blank=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    authorized_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    connection_checked_at = models.DateTimeField(null=True, blank=True)
+    connection_ok = models.BooleanField(null=True)
+    connection_message = models.TextField(blank=True)
+
+    # ---- Run state
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.IDLE)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stop_requested = models.BooleanField(default=False)
+    full_cycle_requested = models.BooleanField(default=False)
+    allow_deletes_once = models.BooleanField(default=False)
+    user_delta_link = models.TextField(blank=True)
+    group_delta_link = models.TextField(blank=True)
+    #: Hash of mappings, scoping filters and scope: a change forces a full re-evaluation.
+    config_fingerprint = models.CharField(max_length=64, blank=True)
+    quarantine_reason = models.TextField(blank=True)
+    quarantine_code = models.CharField(max_length=60, blank=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_level = models.PositiveSmallIntegerField(default=0)
+    staged_cycle = models.ForeignKey("SyncCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_cycle = models.ForeignKey("SyncCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.job_id
+
+    @property
+    def is_authorized(self) -> bool:
+        return bool(self.dropbox_refresh_token)
+
+    @property
+    def is_quarantined(self) -> bool:
+        return self.state == JobState.QUARANTINED
+
+
+class ObjectMapping(models.Model):
+    """One of the application's mappings: Entra users (or groups) to Dropbox members
+    (or groups), with its target object actions and scoping filters."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="object_mappings")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    enabled = models.BooleanField(default=True)
+    allow_create = models.BooleanField("Create", default=True)
+    allow_update = models.BooleanField("Update", default=True)
+    allow_delete = models.BooleanField("Delete", default=True)
+    #: Filters ORed; clauses in a filter ANDed: [{"clauses": [{"attribute", "operator", "value"}]}]
+    scoping_filters = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "object_type"], name="one_mapping_per_type")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.object_type}"
+
+    @property
+    def title(self) -> str:
+        noun = "Users" if self.object_type == ObjectType.USER else "Groups"
+        return f"Synchronize Azure Active Directory {noun} to Dropbox for Business"
+
+
+class AttributeMapping(models.Model):
+    """Which source attribute, constant or expression flows into a target attribute."""
+
+    object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="attributes")
+    target_attribute = models.CharField(max_length=100)
+    mapping_type = models.CharField(max_length=12, choices=MappingType.choices, default=MappingType.DIRECT)
+    source_attribute = models.CharField(max_length=100, blank=True)
+    constant_value = models.TextField(blank=True)
+    expression = models.TextField(blank=True)
+    default_value = models.TextField(blank=True)
+    is_matching = models.BooleanField("Match objects using this attribute", default=False)
+    matching_precedence = models.PositiveSmallIntegerField(null=True, blank=True)
+    apply_when = models.CharField(max_length=10, choices=ApplyWhen.choices, default=ApplyWhen.ALWAYS)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_mapping", "target_attribute"], name="one_mapping_per_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_display} -> {self.target_attribute}"
+
+    @property
+    def source_display(self) -> str:
+        if self.mapping_type == MappingType.CONSTANT:
+            return f'"{self.constant_value}"'
+        if self.mapping_type == MappingType.EXPRESSION:
+            return self.expression
+        if self.mapping_type == MappingType.NONE:
+            return ""
+        return self.source_attribute
+
+
+class SyncCycle(models.Model):
+    """One provisioning cycle of a job: its kind, progress and counters."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
+    cycle_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=12, choices=CycleKind.choices)
+    status = models.CharField(max_length=30, choices=CycleStatus.choices, default=CycleStatus.RUNNING)
+    phase = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    objects_in_scope = models.PositiveIntegerField(default=0)
+    objects_processed = models.PositiveIntegerField(default=0)
+    #: {"Create": {"Success": 3, "Failure": 1}, ...}
+    counters = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    initiated_by = models.CharField(max_length=254, blank=True)
+    dropbox_calls = models.PositiveIntegerField(default=0)
+    graph_calls = models.PositiveIntegerField(default=0)
+    rate_limit_waited_seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="cycle_job_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.cycle_id}"
+
+    @property
+    def percent(self) -> int:
+        if self.status != CycleStatus.RUNNING:
+            return 100
+        if not self.objects_in_scope:
+            return 0
+        return min(99, int(100 * self.objects_processed / self.objects_in_scope))
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+    def count(self, action: str, status: str | None = None) -> int:
+        by_status = self.counters.get(action, {})
+        return sum(by_status.values()) if status is None else by_status.get(status, 0)
+
+
+class ObjectLink(models.Model):
+    """A provisioned object: the Entra object and the Dropbox object it is linked to,
+    with the values last written, so the next cycle sends only what changed."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    source_id = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=120)
+    display_name = models.CharField(max_length=300, blank=True)
+    user_principal_name = models.CharField(max_length=300, blank=True)
+    target_email = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=LinkState.choices, default=LinkState.ACTIVE)
+    #: The target attributes as last exported: {"email": ..., "givenName": ..., "members": [...]}
+    exported = models.JSONField(default=dict, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_type", "source_id"], name="one_link_per_source"),
+        ]
+        indexes = [
+            models.Index(fields=["job", "object_type", "target_id"], name="link_target"),
+            models.Index(fields=["job", "state", "disabled_at"], name="link_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.source_id} -> {self.target_id}"
+
+
+class SourceMembership(models.Model):
+    """A direct member of a group in Entra ID, as last read (for incremental cycles)."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="memberships")
+    group_id = models.CharField(max_length=64)
+    member_id = models.CharField(max_length=64)
+    member_type = models.CharField(max_length=10, default="user")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "group_id", "member_id"], name="one_membership"),
+        ]
+        indexes = [models.Index(fields=["job", "member_id"], name="membership_member")]
+
+
+class SourceAssignment(models.Model):
+    """An app role assignment of the application's service principal, as last read."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="assignments")
+    assignment_id = models.CharField(max_length=120)
+    principal_id = models.CharField(max_length=64)
+    principal_type = models.CharField(max_length=20)
+    principal_display_name = models.CharField(max_length=300, blank=True)
+    app_role_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "assignment_id"], name="one_assignment"),
+        ]
+        indexes = [models.Index(fields=["job", "principal_id"], name="assignment_principal")]
+
+
+class Escrow(models.Model):
+    """An object whose write failed for a passing reason, retried by later cycles
+    with a growing delay instead of failing the whole cycle."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrows")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    source_id = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=1)
+    not_before = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_type", "source_id"], name="one_escrow_per_object"),
+        ]
+
+
+class ProvisioningLog(models.Model):
+    """One action on one identity in one cycle, shaped like Graph's provisioningObjectSummary."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="logs")
+    activity_time = models.DateTimeField(db_index=True)
+    cycle_id = models.UUIDField(null=True, blank=True)
+    change_id = models.UUIDField(unique=True)
+    initiated_by = models.CharField(max_length=254, default="Microsoft.Azure.SyncFabric")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices, default=ObjectType.USER)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=10, choices=LogStatus.choices)
+    error_code = models.CharField(max_length=120, blank=True)
+    error_reason = models.TextField(blank=True)
+    recommendation = models.TextField(blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    source_display_name = models.CharField(max_length=300, blank=True)
+    source_upn = models.CharField(max_length=300, blank=True)
+    target_id = models.CharField(max_length=120, blank=True)
+    target_email = models.CharField(max_length=300, blank=True)
+    #: [{"name": "Import user", "status": "Success", "description": ..., "details": {...}}]
+    steps = models.JSONField(default=list, blank=True)
+    #: [{"name": "givenName", "old": ..., "new": ...}]
+    modified_properties = models.JSONField(default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-activity_time", "-id"]
+        indexes = [
+            models.Index(fields=["job", "-activity_time", "-id"], name="log_job_time"),
+            models.Index(fields=["job", "status", "-activity_time", "-id"], name="log_job_status_time"),
+            models.Index(fields=["job", "action", "-activity_time", "-id"], name="log_job_action_time"),
+            models.Index(fields=["job", "cycle_id", "-activity_time", "-id"], name="log_job_cycle_time"),
+            models.Index(fields=["job", "source_id"], name="log_job_source"),
+            models.Index(fields=["job", "target_id"], name="log_job_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_time:%Y-%m-%d %H:%M:%S} {self.action} {self.source_display_name} {self.status}"
+
+
+class NotificationSent(models.Model):
+    """The last time a notification was mailed for a reason, so each reason is
+    mailed at most once a day."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=60)
+    sent_at = models.DateTimeField()
+    subject = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "reason"], name="one_notification_per_reason")]
+
+
+class CyclePreview(models.Model):
+    """A dry run of the next cycle: what it would do, written nowhere else."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="previews")
+    kind = models.CharField(max_length=12, choices=CycleKind.choices)
+    status = models.CharField(max_length=12, default="running")  # running | done | failed
+    requested_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    staged_reason = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class PreviewAction(models.Model):
+    """One planned action of a preview."""
+
+    preview = models.ForeignKey(CyclePreview, on_delete=models.CASCADE, related_name="actions")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source_id = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=300, blank=True)
+    user_principal_name = models.CharField(max_length=300, blank=True)
+    target_email = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
+    changes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["preview", "action"], name="preview_action")]

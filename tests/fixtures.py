@@ -54,7 +54,12 @@ def charlie(django_user_model):
 
 @pytest.fixture
 def application(db):
-    return Application.objects.create(display_name="Dropbox for Business", app_id="app-id")
+    from provisioning.defaults import create_job
+
+    app = Application.objects.create(display_name="Dropbox for Business", app_id="app-id",
+                                     service_principal_id="00000000-0000-0000-0000-00000000aaaa")
+    create_job(app)
+    return app
 
 
 @pytest.fixture

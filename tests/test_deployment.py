@@ -103,7 +103,7 @@ def test_the_dockerfile_starts_gunicorn_on_the_wsgi_app():
 def test_check_deploy_is_clean_with_debug_off(tmp_path):
     env = {
         k: v for k, v in os.environ.items()
-        if not k.startswith(("SECURE_", "SESSION_COOKIE", "CSRF_COOKIE", "STATIC_MANIFEST"))
+        if not k.startswith(("SECURE_", "SESSION_COOKIE", "CSRF_COOKIE", "STATIC_MANIFEST", "DJANGO_ALLOW_ASYNC"))
     }
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",

@@ -22,16 +22,6 @@ def overview(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 
 @require_safe
-def users_and_groups(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _page(request, app_id, "portal/blade/users_and_groups.html", "users_and_groups")
-
-
-@require_safe
-def provisioning(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _page(request, app_id, "portal/blade/provisioning.html", "provisioning")
-
-
-@require_safe
 def provision_on_demand(request: HttpRequest, app_id: UUID) -> HttpResponse:
     return _page(request, app_id, "portal/blade/on_demand.html", "on_demand")
 

@@ -12,7 +12,7 @@ from .conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_administrator_adds_dropbox_from_the_gallery_and_walks_the_blade(page, alice, screenshot):
+def test_an_administrator_adds_dropbox_from_the_gallery_and_walks_the_blade(page, alice, screenshot, services):
     page.goto("/enterprise-applications/")
     assert "/accounts/login/" in page.url  # anonymous visitors land on sign-in
     screenshot(page, "sign-in")

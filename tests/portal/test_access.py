@@ -25,7 +25,8 @@ def _portal_patterns():
 
 
 def _url(name: str, params: list[str], application, user) -> str:
-    values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk}
+    values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk,
+              "assignment_id": "an-assignment"}
     return reverse(name, kwargs={key: values[key] for key in params})
 
 
@@ -87,7 +88,7 @@ def test_it_shows_nothing_to_a_user_without_a_role(client, charlie, application,
         assert client.post(url).status_code in (403, 405), url
 
 
-def test_it_lets_an_administrator_add_an_application(alice_client):
+def test_it_lets_an_administrator_add_an_application(alice_client, services):
     response = alice_client.post(
         reverse("portal:gallery_add"), {"gallery_app": "dropbox-business", "display_name": "Dropbox (Sales team)"}
     )
@@ -96,13 +97,13 @@ def test_it_lets_an_administrator_add_an_application(alice_client):
     assert "Dropbox (Sales team)" in page
 
 
-def test_it_lets_a_superuser_act_as_administrator(client, root):
+def test_it_lets_a_superuser_act_as_administrator(client, root, services):
     client.force_login(root)
     response = client.post(reverse("portal:gallery_add"), {"gallery_app": "dropbox-business", "display_name": "D"})
     assert response.status_code == 302
 
 
-def test_it_enforces_csrf_on_changes(alice):
+def test_it_enforces_csrf_on_changes(alice, services):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)

@@ -76,7 +76,7 @@ def test_it_keeps_secrets_out_of_log_lines(caplog):
     assert "refresh_token" in caplog.text
 
 
-def test_it_writes_an_event_when_an_application_is_added(alice_client):
+def test_it_writes_an_event_when_an_application_is_added(alice_client, services):
     alice_client.post(reverse("portal:gallery_add"), {"gallery_app": "dropbox-business", "display_name": "Dropbox"})
     event = AuditEvent.objects.get()
     assert event.activity == AuditActivity.ADD_APPLICATION
