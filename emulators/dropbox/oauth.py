@@ -324,7 +324,8 @@ class OAuth:
         team = self.team
         admin_token = self.args.admin_token
         if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-            member = team.member_by_email(self.args.admin_email)
+            # It stays the token of the admin who made it, whatever their address becomes.
+            member = team.members.get(team.admin_token_member_id or "")
             if team.admin_token_revoked or member is None:
                 raise AuthFailure("invalid_access_token")
             return member, None, None

@@ -206,7 +206,8 @@ class Team:
 
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
-        #: the long-lived token given with --admin-token was revoked
+        #: the admin who generated the long-lived --admin-token, and whether it was revoked
+        self.admin_token_member_id: str | None = None
         self.admin_token_revoked = False
 
         self.jobs: dict[str, Job] = {}
@@ -857,6 +858,7 @@ def build_team(
         admin_email, demo.DEMO_ADMIN["given_name"], demo.DEMO_ADMIN["surname"],
         status="active", now=joined, role_ids=[TEAM_ADMIN.role_id],
     )
+    team.admin_token_member_id = admin.team_member_id
     team.create_member(
         member_email, demo.DEMO_NON_ADMIN["given_name"], demo.DEMO_NON_ADMIN["surname"],
         status="active", now=joined,

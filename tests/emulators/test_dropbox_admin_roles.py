@@ -72,3 +72,11 @@ def test_it_refuses_roles_it_does_not_know_and_suspended_members(dbx, roles):
 
     assert unknown.value.error.is_role_not_found()
     assert suspended.value.error.is_cannot_set_permissions()
+
+
+def test_it_keeps_a_long_lived_token_with_its_admin_when_the_address_changes(emulator, dbx):
+    dbx.team_members_set_profile_v2(Sel.email("admin@contoso.com"), new_email="it.admin@contoso.com")
+
+    admin = dbx.team_token_get_authenticated_admin().admin_profile
+
+    assert admin.email == "it.admin@contoso.com"
