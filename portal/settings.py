@@ -277,6 +277,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # The SDK logs every request at INFO; the engine reports what matters itself.
+        "dropbox": {"level": "WARNING"},
     },
 }
 

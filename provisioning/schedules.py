@@ -16,6 +16,10 @@ def periodic_tasks() -> list[dict]:
     """(name, task, every seconds) of every periodic task."""
     return [
         {"name": HEARTBEAT_TASK_NAME, "task": "provisioning.tasks.heartbeat", "every": settings.HEARTBEAT_SECONDS},
+        # Cycles can be as often as every minute: look for due jobs several times a minute.
+        {"name": "Start due provisioning cycles", "task": "provisioning.tasks.dispatch_due_jobs",
+         "every": settings.DISPATCH_SECONDS},
+        {"name": "Purge old provisioning logs", "task": "provisioning.tasks.purge_old_logs", "every": 3600},
     ]
 
 

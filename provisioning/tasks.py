@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import ServiceHeartbeat
+from .constants import ProvisioningMode
+from .models import ProvisioningJob, ProvisioningLog, ServiceHeartbeat
 
 
 @shared_task(name="provisioning.tasks.heartbeat", ignore_result=True)
@@ -16,3 +21,49 @@ def heartbeat() -> None:
     ServiceHeartbeat.objects.update_or_create(
         name="worker", defaults={"last_seen": timezone.now(), "hostname": socket.gethostname()}
     )
+
+
+@shared_task(name="provisioning.tasks.run_job", ignore_result=True)
+def run_job(job_id: int, force_full: bool = False, initiated_by: str = "") -> None:
+    """Run one cycle of a job; skipped when another run holds its lease."""
+    from .engine.runner import run_job as run
+
+    run(job_id, force_full=force_full, initiated_by=initiated_by)
+
+
+@shared_task(name="provisioning.tasks.dispatch_due_jobs", ignore_result=True)
+def dispatch_due_jobs() -> int:
+    """Enqueue the jobs whose next cycle is due (beat calls this every few seconds)."""
+    now = timezone.now()
+    due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC).filter(
+        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
+    ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).values_list("pk", flat=True)
+    count = 0
+    for job_id in due:
+        run_job.delay(job_id)
+        count += 1
+    return count
+
+
+@shared_task(name="provisioning.tasks.preview_job", ignore_result=True)
+def preview_job(preview_id: int) -> None:
+    from .engine.runner import preview
+
+    preview(preview_id)
+
+
+@shared_task(name="provisioning.tasks.purge_old_logs", ignore_result=True)
+def purge_old_logs() -> int:
+    """Delete provisioning log rows older than the retention period, in chunks."""
+    cutoff = timezone.now() - timedelta(days=settings.PROVISIONING_LOG_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(ProvisioningLog.objects.filter(activity_time__lt=cutoff).values_list("pk", flat=True)[:5000])
+        if not ids:
+            return deleted
+        deleted += ProvisioningLog.objects.filter(pk__in=ids).delete()[0]
+
+
+def enqueue_run(job: ProvisioningJob, *, force_full: bool = False, initiated_by: str = "") -> None:
+    """Start a cycle as soon as the current transaction commits (so the worker sees the change)."""
+    transaction.on_commit(lambda: run_job.delay(job.pk, force_full=force_full, initiated_by=initiated_by))

@@ -65,3 +65,28 @@ def refresh_token(services):
 def demo_sp(services):
     """The demo tenant's Dropbox for Business service principal."""
     return entra_connector().find_service_principal(DROPBOX_FOR_BUSINESS_APP_ID)
+
+
+def provisioned_job(application_sp: dict, refresh_token: str, *, enabled: bool = True, **settings_):
+    """An application with its job set up as the tutorial leaves it: Automatic, authorized, On."""
+    from provisioning.credentials import describe_team
+    from provisioning.defaults import create_job
+    from provisioning.models import Application
+
+    app = Application.objects.create(display_name="Dropbox for Business", app_id=application_sp["appId"],
+                                     service_principal_id=application_sp["id"])
+    job = create_job(app)
+    admin_email, admin_id, team_name, team_id = describe_team(dropbox_connector(refresh_token))
+    job.mode, job.enabled = "automatic", enabled
+    job.dropbox_refresh_token = refresh_token
+    job.dropbox_admin_email, job.dropbox_admin_member_id = admin_email, admin_id
+    job.dropbox_team_name, job.dropbox_team_id = team_name, team_id
+    for key, value in settings_.items():
+        setattr(job, key, value)
+    job.save()
+    return job
+
+
+@pytest.fixture
+def job(demo_sp, refresh_token):
+    return provisioned_job(demo_sp, refresh_token)

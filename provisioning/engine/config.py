@@ -1,0 +1,153 @@
+"""The configuration a cycle runs from, as plain values: read once from the
+database at the start of a cycle, so a cycle sees one consistent configuration
+and the engine needs no ORM objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..constants import ApplyWhen, MappingType, ObjectType, Scope
+from ..expressions import Expression, parse, referenced_attributes
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    """One attribute mapping."""
+
+    target: str
+    mapping_type: str
+    source: str = ""
+    constant: str = ""
+    expression: str = ""
+    default: str = ""
+    matching: bool = False
+    precedence: int | None = None
+    apply_when: str = ApplyWhen.ALWAYS
+
+    def sources(self) -> set[str]:
+        if self.mapping_type == MappingType.DIRECT and self.source:
+            return {self.source}
+        if self.mapping_type == MappingType.EXPRESSION and self.expression:
+            return referenced_attributes(self.expression)
+        return set()
+
+    @property
+    def parsed(self) -> Expression:
+        return _parse_cached(self.expression)
+
+
+_PARSED: dict[str, Expression] = {}
+
+
+def _parse_cached(text: str) -> Expression:
+    tree = _PARSED.get(text)
+    if tree is None:
+        tree = _PARSED[text] = parse(text)
+    return tree
+
+
+@dataclass(frozen=True)
+class ObjectRules:
+    """A mapping of one object type: its attribute rules, actions and scoping filters."""
+
+    object_type: str
+    enabled: bool = True
+    allow_create: bool = True
+    allow_update: bool = True
+    allow_delete: bool = True
+    rules: tuple[AttributeRule, ...] = ()
+    #: OR of ANDs: ((attribute, operator, value), ...) per filter
+    filters: tuple[tuple[tuple[str, str, str], ...], ...] = ()
+
+    def rule(self, target: str) -> AttributeRule | None:
+        return next((rule for rule in self.rules if rule.target == target), None)
+
+    @property
+    def matching_rules(self) -> list[AttributeRule]:
+        return sorted((r for r in self.rules if r.matching), key=lambda r: (r.precedence or 99, r.target))
+
+    def source_attributes(self) -> set[str]:
+        names: set[str] = set()
+        for rule in self.rules:
+            names |= rule.sources()
+        for clauses in self.filters:
+            names |= {attribute for attribute, _, _ in clauses}
+        return names
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything a cycle needs to know about its job's configuration."""
+
+    service_principal_id: str
+    scope: str = Scope.ASSIGNED
+    users: ObjectRules = field(default_factory=lambda: ObjectRules(ObjectType.USER))
+    groups: ObjectRules = field(default_factory=lambda: ObjectRules(ObjectType.GROUP, enabled=False))
+    prevent_accidental_deletion: bool = True
+    deletion_threshold: int = 500
+    wipe_devices_on_disable: bool = False
+    delete_after_days: int | None = 30
+    transfer_files_to: str = ""
+    remove_invited_members: bool = False
+    expand_nested_groups: bool = False
+    #: the Dropbox member that authorized the portal: never written to
+    protected_member_id: str = ""
+
+    def fingerprint(self) -> str:
+        """Changes when anything that decides scope or values changes."""
+        relevant = {"scope": self.scope, "users": asdict(self.users), "groups": asdict(self.groups),
+                    "expand_nested_groups": self.expand_nested_groups}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Graph property names for the source attribute names the mappings use.
+_GRAPH_NAMES = {"objectId": "id", "IsSoftDeleted": None, "members": None}
+
+
+def graph_select(names: set[str]) -> list[str]:
+    """The Graph ``$select`` for source attribute names (objectId is ``id``; IsSoftDeleted is derived)."""
+    selected = []
+    for name in sorted(names):
+        graph = _GRAPH_NAMES.get(name, name)
+        if graph:
+            selected.append(graph)
+    return selected
+
+
+def from_job(job) -> EngineConfig:
+    """Build the engine configuration from a :class:`~provisioning.models.ProvisioningJob`."""
+    object_rules = {}
+    for mapping in job.object_mappings.prefetch_related("attributes"):
+        rules = tuple(
+            AttributeRule(
+                target=a.target_attribute, mapping_type=a.mapping_type, source=a.source_attribute,
+                constant=a.constant_value, expression=a.expression, default=a.default_value,
+                matching=a.is_matching, precedence=a.matching_precedence, apply_when=a.apply_when,
+            )
+            for a in mapping.attributes.all()
+        )
+        filters = tuple(
+            tuple((c["attribute"], c["operator"], c.get("value") or "") for c in f.get("clauses", []))
+            for f in (mapping.scoping_filters or [])
+            if f.get("clauses")
+        )
+        object_rules[mapping.object_type] = ObjectRules(
+            object_type=mapping.object_type, enabled=mapping.enabled, allow_create=mapping.allow_create,
+            allow_update=mapping.allow_update, allow_delete=mapping.allow_delete, rules=rules, filters=filters,
+        )
+    return EngineConfig(
+        service_principal_id=job.application.service_principal_id,
+        scope=job.scope,
+        users=object_rules.get(ObjectType.USER, ObjectRules(ObjectType.USER)),
+        groups=object_rules.get(ObjectType.GROUP, ObjectRules(ObjectType.GROUP, enabled=False)),
+        prevent_accidental_deletion=job.prevent_accidental_deletion,
+        deletion_threshold=job.deletion_threshold,
+        wipe_devices_on_disable=job.wipe_devices_on_disable,
+        delete_after_days=job.delete_after_days,
+        transfer_files_to=job.transfer_files_to,
+        remove_invited_members=job.remove_invited_members,
+        expand_nested_groups=job.expand_nested_groups,
+        protected_member_id=job.dropbox_admin_member_id,
+    )

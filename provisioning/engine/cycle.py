@@ -1,0 +1,585 @@
+"""One provisioning cycle: read the source, decide scope, map, match, plan and
+execute, writing links, logs and counters as it goes.
+
+A **full** cycle (the initial one, or after a restart or a configuration change)
+reads every user and group through a Graph delta round, which also starts the
+delta links; an **incremental** cycle reads only what changed since those links
+and acts only on the users and groups the changes touch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from ..connectors.dropbox import DropboxConnector, Group, Member
+from ..connectors.entra import EntraConnector
+from ..connectors.errors import NotFoundError
+from ..constants import Action, CycleKind, ObjectType
+from .config import EngineConfig, graph_select
+from .execution import Executor, Result
+from .mapping import group_source_attributes, map_object, user_source_attributes
+from .planning import LinkInfo, Plan, plan_group, plan_user, step
+from .scope import Assignments, Decision, expand_groups, group_decision, user_decision
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+RECORD_EVERY = 500
+WRITE_FAILURE_QUARANTINE_RATIO = 0.4
+WRITE_FAILURE_QUARANTINE_MINIMUM = 5
+
+
+@dataclass
+class Outcome:
+    """What a cycle did, for the job's state, notifications and previews."""
+
+    kind: str
+    counters: dict = field(default_factory=dict)
+    plans: list[Plan] = field(default_factory=list)
+    writes: int = 0
+    write_failures: int = 0
+    staged: int = 0
+    staged_reason: str = ""
+    user_delta_link: str | None = None
+    group_delta_link: str | None = None
+    stopped: bool = False
+    top_error: str = ""
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.write_failures / self.writes if self.writes else 0.0
+
+    @property
+    def should_quarantine_for_failures(self) -> bool:
+        return self.writes >= WRITE_FAILURE_QUARANTINE_MINIMUM and self.failure_ratio > WRITE_FAILURE_QUARANTINE_RATIO
+
+
+class MemberIndex:
+    """Dropbox members by team member id, email (case-insensitive) and external id."""
+
+    def __init__(self, members: Iterable[Member] = ()):
+        self.by_id: dict[str, Member] = {}
+        self.by_email: dict[str, Member] = {}
+        self.by_external: dict[str, Member] = {}
+        for member in members:
+            self.add(member)
+
+    def add(self, member: Member) -> None:
+        self.by_id[member.team_member_id] = member
+        self.by_email[member.email.lower()] = member
+        if member.external_id:
+            self.by_external[member.external_id] = member
+
+
+class GroupIndex:
+    def __init__(self, groups: Iterable[Group] = ()):
+        self.by_id: dict[str, Group] = {}
+        self.by_name: dict[str, Group] = {}
+        self.by_external: dict[str, Group] = {}
+        for group in groups:
+            self.by_id[group.group_id] = group
+            self.by_name[group.name.lower()] = group
+            if group.external_id:
+                self.by_external[group.external_id] = group
+
+
+class Cycle:
+    """Runs one cycle. Build it with the connectors, the configuration and a store;
+    call :meth:`run`."""
+
+    def __init__(self, config: EngineConfig, source: EntraConnector, target: DropboxConnector, store: Store, *,
+                 kind: str, user_delta_link: str = "", group_delta_link: str = "", allow_deletes: bool = False,
+                 dry_run: bool = False, now: datetime | None = None, max_workers: int = 24):
+        self.config = config
+        self.source = source
+        self.target = target
+        self.store = store
+        self.kind = kind
+        self.full = kind != CycleKind.INCREMENTAL
+        self.user_delta_link = user_delta_link
+        self.group_delta_link = group_delta_link
+        self.allow_deletes = allow_deletes
+        self.dry_run = dry_run
+        self.now = now or timezone.now()
+        self.outcome = Outcome(kind=kind)
+        self.max_workers = max_workers
+        self.executor = Executor(target, config, max_workers=max_workers, should_stop=store.stop_requested)
+        self._soft_deleted: set[str] | None = None
+        self._errors: dict[str, int] = defaultdict(int)
+
+    # ================================================================== entry point
+    def run(self) -> Outcome:
+        if self.full:
+            user_plans, group_work = self._plan_full()
+        else:
+            user_plans, group_work = self._plan_incremental()
+        self._stage_if_needed(user_plans)
+        self.store.in_scope = len(user_plans) + (len(group_work[0]) if group_work else 0)
+        self._execute(user_plans, "Provisioning users")
+        if group_work:
+            group_plans = self._plan_groups(*group_work)
+            self.store.in_scope = len(user_plans) + len(group_plans)
+            self._execute(group_plans, "Provisioning groups")
+        self.outcome.counters = {a: dict(s) for a, s in self.store.counters.items()}
+        if self._errors:
+            self.outcome.top_error = max(self._errors.items(), key=lambda item: item[1])[0]
+        return self.outcome
+
+    # ================================================================== full cycle
+    def _plan_full(self):
+        store, config = self.store, self.config
+        store.set_phase("Reading assignments from Microsoft Entra ID")
+        assignment_rows = list(self.source.iter_assignments(config.service_principal_id))
+        assignments = Assignments.from_rows(assignment_rows)
+
+        store.set_phase("Reading users from Microsoft Entra ID")
+        users: dict[str, dict] = {}
+        user_round = self.source.users_delta(select=graph_select(config.users.source_attributes()))
+        for user in user_round:
+            if "@removed" not in user:
+                users[user["id"]] = user
+        self.outcome.user_delta_link = user_round.delta_link
+
+        store.set_phase("Reading groups from Microsoft Entra ID")
+        group_attrs, user_members, group_members = self._read_all_groups()
+        users_of = expand_groups(user_members, group_members, config.expand_nested_groups)
+
+        groups_of: dict[str, set[str]] = defaultdict(set)
+        for gid in assignments.groups:
+            for uid in users_of.get(gid, ()):
+                groups_of[uid].add(gid)
+
+        store.set_phase("Reading the Dropbox team")
+        index = MemberIndex(self.target.iter_members())
+        links = store.links(ObjectType.USER)
+
+        if config.scope == "all":
+            candidates = set(users)
+        else:
+            candidates = set(assignments.users) | set(groups_of)
+        store.set_phase("Planning")
+        plans: list[Plan] = []
+        for uid in sorted(candidates | set(links)):
+            user = users.get(uid)
+            link = links.get(uid)
+            if user is None:
+                if link is None:
+                    continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
+                soft = uid in self._soft_deleted_ids()
+                plans.append(self._plan_one_user(uid, None, assignments, set(), link, index,
+                                                 soft_deleted=soft, hard_deleted=not soft))
+                continue
+            plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
+
+        in_scope = sum(1 for p in plans if p.action not in (Action.SKIP,) and not p.destructive)
+        if not users or (in_scope == 0 and any(l.state == "active" for l in links.values())):
+            self.outcome.staged_reason = (
+                "Microsoft Entra ID returned no users in scope, while the portal has provisioned "
+                f"{len(links)} users. Nothing was disabled or deleted: an empty answer is not taken to mean that "
+                "everyone left. If everyone really left, select Allow deletes."
+            )
+        if not self.dry_run:
+            store.replace_assignments(assignment_rows)
+            store.replace_memberships(user_members, group_members)
+        group_work = None
+        if config.groups.enabled:
+            group_work = (group_attrs, assignments, users_of, None)
+        store.set_phase("Provisioning users")
+        return plans, group_work
+
+    def _read_all_groups(self):
+        group_attrs: dict[str, dict] = {}
+        user_members: dict[str, set[str]] = defaultdict(set)
+        group_members: dict[str, set[str]] = defaultdict(set)
+        group_round = self.source.groups_delta(select=graph_select(self.config.groups.source_attributes()))
+        for group in group_round:
+            gid = group["id"]
+            if "@removed" in group:
+                continue
+            # A big group repeats across pages: merge its attributes and members.
+            attrs = group_attrs.setdefault(gid, {})
+            attrs.update({k: v for k, v in group.items() if k != "members@delta"})
+            for member in group.get("members@delta", []):
+                table = group_members if member.get("@odata.type", "").endswith("group") else user_members
+                if "@removed" in member:
+                    table[gid].discard(member["id"])
+                else:
+                    table[gid].add(member["id"])
+        self.outcome.group_delta_link = group_round.delta_link
+        return group_attrs, user_members, group_members
+
+    def _soft_deleted_ids(self) -> set[str]:
+        """Users in the tenant's recycle bin (read once, only when a linked user is missing)."""
+        if self._soft_deleted is None:
+            self._soft_deleted = {
+                item["id"] for item in self.source.iter_collection(
+                    "directory/deletedItems/microsoft.graph.user", params={"$select": "id", "$top": 999})
+            }
+        return self._soft_deleted
+
+    # ================================================================== incremental cycle
+    def _plan_incremental(self):
+        store, config = self.store, self.config
+        store.set_phase("Reading assignments from Microsoft Entra ID")
+        assignment_rows = list(self.source.iter_assignments(config.service_principal_id))
+        assignments = Assignments.from_rows(assignment_rows)
+        previous = Assignments.from_rows(store.assignments()).fingerprint()
+        current = assignments.fingerprint()
+        changed_principals = {pid for pid in set(previous) | set(current) if previous.get(pid) != current.get(pid)}
+
+        store.set_phase("Reading changed users from Microsoft Entra ID")
+        changed_users: dict[str, dict] = {}
+        removed_users: dict[str, str] = {}
+        user_round = self.source.users_delta(delta_link=self.user_delta_link)
+        for user in user_round:
+            if "@removed" in user:
+                removed_users[user["id"]] = user["@removed"].get("reason", "changed")
+                changed_users.pop(user["id"], None)
+            else:
+                removed_users.pop(user["id"], None)
+                changed_users.setdefault(user["id"], {}).update(user)
+        self.outcome.user_delta_link = user_round.delta_link
+
+        store.set_phase("Reading changed groups from Microsoft Entra ID")
+        changed_groups: dict[str, dict] = {}
+        removed_groups: set[str] = set()
+        added: list[tuple[str, str, str]] = []
+        removed: list[tuple[str, str]] = []
+        group_round = self.source.groups_delta(delta_link=self.group_delta_link)
+        for group in group_round:
+            gid = group["id"]
+            if "@removed" in group:
+                removed_groups.add(gid)
+                continue
+            changed_groups.setdefault(gid, {}).update({k: v for k, v in group.items() if k != "members@delta"})
+            for member in group.get("members@delta", []):
+                kind = "group" if member.get("@odata.type", "").endswith("group") else "user"
+                if "@removed" in member:
+                    removed.append((gid, member["id"]))
+                else:
+                    added.append((gid, member["id"], kind))
+        self.outcome.group_delta_link = group_round.delta_link
+
+        # Users the changes touch.
+        affected: set[str] = set(changed_users) | set(removed_users)
+        membership_groups = {gid for gid, _, _ in added} | {gid for gid, _ in removed} | removed_groups
+        affected |= {mid for _, mid, kind in added if kind == "user"} | {mid for _, mid in removed}
+        changed_group_assignments = {pid for pid in changed_principals if pid in assignments.groups or
+                                     pid in _groups_of_rows(store.assignments())}
+        affected |= {pid for pid in changed_principals if pid not in changed_group_assignments}
+        if config.expand_nested_groups and (membership_groups or changed_group_assignments):
+            before_users, before_groups = store.all_memberships()
+            before = expand_groups(before_users, before_groups, True)
+        else:
+            before = None
+        if not self.dry_run:
+            store.apply_membership_changes(added, removed, removed_groups)
+            store.replace_assignments(assignment_rows)
+        if before is not None:
+            after_users, after_groups = store.all_memberships() if not self.dry_run else (before_users, before_groups)
+            after = expand_groups(after_users, after_groups, True)
+            for gid in set(assignments.groups) | changed_group_assignments:
+                affected |= before.get(gid, set()) ^ after.get(gid, set())
+                if gid in changed_group_assignments:
+                    affected |= after.get(gid, set()) | before.get(gid, set())
+            users_of_assigned = {gid: after.get(gid, set()) for gid in assignments.groups}
+        else:
+            members = store.members_of(changed_group_assignments)
+            for gid in changed_group_assignments:
+                affected |= members.get(gid, {}).get("user", set())
+            users_of_assigned = None
+        due = store.due_escrows(self.now)
+        affected |= set(due.get(ObjectType.USER, ()))
+        affected |= set(store.links_past_grace(config.delete_after_days, self.now))
+
+        store.set_phase("Planning")
+        plans = self._plan_users_by_id(affected, changed_users, removed_users, assignments, users_of_assigned)
+        group_work = None
+        if config.groups.enabled:
+            touched_groups = (set(changed_groups) | removed_groups | membership_groups | changed_group_assignments |
+                              set(due.get(ObjectType.GROUP, ())))
+            group_work = (changed_groups, assignments, users_of_assigned,
+                          {"touched": touched_groups, "removed": removed_groups, "affected_users": affected})
+        return plans, group_work
+
+    def _plan_users_by_id(self, affected: set[str], changed_users: dict[str, dict], removed_users: dict[str, str],
+                          assignments: Assignments, users_of_assigned: dict[str, set[str]] | None) -> list[Plan]:
+        if not affected:
+            return []
+        links = self.store.links_for(ObjectType.USER, affected)
+        # Attributes of affected users the delta did not carry (a membership or assignment change).
+        missing = [uid for uid in affected if uid not in changed_users and uid not in removed_users]
+        fetched, not_found = self._fetch_users(missing)
+        if users_of_assigned is None:
+            memberships = self.store.memberships_of(affected)
+            groups_of = {uid: {g for g in gids if g in assignments.groups} for uid, gids in memberships.items()}
+        else:
+            groups_of = defaultdict(set)
+            for gid, uids in users_of_assigned.items():
+                for uid in uids & affected:
+                    groups_of[uid].add(gid)
+        # Look up the Dropbox members behind links and the candidates' matching values, in batches.
+        index = self._lookup_members(affected, links, changed_users, fetched)
+        plans = []
+        for uid in sorted(affected):
+            link = links.get(uid)
+            if uid in removed_users or uid in not_found:
+                if link is None:
+                    continue
+                reason = removed_users.get(uid, "changed")
+                plans.append(self._plan_one_user(uid, None, assignments, set(), link, index,
+                                                 soft_deleted=reason != "deleted", hard_deleted=reason == "deleted"))
+                continue
+            user = changed_users.get(uid) or fetched.get(uid)
+            if user is None:
+                continue
+            plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
+        return plans
+
+    def _fetch_users(self, ids: list[str]) -> tuple[dict[str, dict], set[str]]:
+        select = ",".join(graph_select(self.config.users.source_attributes()) +
+                          ["id", "userPrincipalName", "displayName", "accountEnabled", "mail"])
+        select = ",".join(dict.fromkeys(select.split(",")))
+        fetched, missing = {}, set()
+        for start in range(0, len(ids), 20):
+            chunk = ids[start:start + 20]
+            try:
+                answers = self.source.batch_get({uid: f"/users/{uid}?$select={select}" for uid in chunk})
+                fetched.update(answers)
+            except NotFoundError:
+                for uid in chunk:  # one of them is gone: ask one by one
+                    try:
+                        fetched[uid] = self.source.get_user(uid, select.split(","))
+                    except NotFoundError:
+                        missing.add(uid)
+        return fetched, missing
+
+    def _lookup_members(self, affected: set[str], links: dict[str, LinkInfo], changed: dict[str, dict],
+                        fetched: dict[str, dict]) -> MemberIndex:
+        selectors: list[tuple[str, str]] = [("team_member_id", link.target_id) for link in links.values()]
+        for uid in affected:
+            if uid in links:
+                continue
+            user = changed.get(uid) or fetched.get(uid)
+            if not user:
+                continue
+            mapped = map_object(self.config.users, user_source_attributes(user), creating=True, now=self.now)
+            for rule in self.config.users.matching_rules:
+                value = mapped.values.get(rule.target)
+                if value and rule.target == "email":
+                    selectors.append(("email", value))
+                elif value and rule.target == "externalId":
+                    selectors.append(("external_id", value))
+        index = MemberIndex()
+        if selectors:
+            for member in self.target.get_members(selectors).values():
+                # A removed (recoverable) member is not on the team: it is not matched.
+                if member is not None and member.status != "removed":
+                    index.add(member)
+        return index
+
+    # ================================================================== one user
+    def _plan_one_user(self, uid: str, user: dict | None, assignments: Assignments, groups: set[str],
+                       link: LinkInfo | None, index: MemberIndex, *, soft_deleted: bool = False,
+                       hard_deleted: bool = False) -> Plan:
+        config = self.config
+        display = (user or {}).get("displayName") or (link.display_name if link else "") or uid
+        upn = (user or {}).get("userPrincipalName") or (link.user_principal_name if link else "")
+        steps = []
+        if user is None:
+            what = "permanently deleted" if hard_deleted else "deleted (in the recycle bin)"
+            steps.append(step("Import user", "Success", f"The user {upn or uid} was {what} in Microsoft Entra ID."))
+            decision = Decision(False, "SourceDeleted" if hard_deleted else "SourceSoftDeleted",
+                                f"The user was {what}.")
+            mapped = None
+            attributes = {}
+        else:
+            attributes = user_source_attributes(user)
+            steps.append(step("Import user", "Success", f"Retrieved {upn or uid} from Microsoft Entra ID.",
+                              accountEnabled=user.get("accountEnabled")))
+            decision = user_decision(config, attributes, assignments, groups)
+            mapped = map_object(config.users, attributes, creating=True, now=self.now) if decision.in_scope else None
+        steps.append(step("Determine if user is in scope", decision.step_status, decision.reason))
+
+        target, matched_by = self._match(link, mapped.values if mapped else {}, index)
+        if target is not None and mapped is not None and mapped.ok:
+            mapped = map_object(config.users, attributes, creating=False, now=self.now)
+        if target is None:
+            match_text = "No Dropbox member matches the user." if link is None else \
+                "The linked Dropbox member no longer exists."
+        else:
+            match_text = f"Matched Dropbox member {target.email} by {matched_by}."
+        steps.append(step("Match user between source and target system", "Success", match_text,
+                          matchedBy=matched_by, teamMemberId=target.team_member_id if target else None,
+                          memberStatus=target.status if target else None))
+        plan = plan_user(
+            config=config, source_id=uid, display_name=display, upn=upn, decision=decision, mapped=mapped,
+            account_enabled=(user or {}).get("accountEnabled"), soft_deleted=soft_deleted,
+            hard_deleted=hard_deleted, link=link, target=target, matched_by=matched_by, now=self.now, full=self.full,
+        )
+        plan.steps = steps
+        return plan
+
+    def _match(self, link: LinkInfo | None, values: dict, index: MemberIndex) -> tuple[Member | None, str]:
+        if link is not None:
+            member = index.by_id.get(link.target_id)
+            if member is not None:
+                return member, "link"
+        for rule in self.config.users.matching_rules:
+            value = values.get(rule.target)
+            if not value:
+                continue
+            if rule.target == "email":
+                member = index.by_email.get(value.lower())
+            elif rule.target == "externalId":
+                member = index.by_external.get(value)
+            else:
+                member = None
+            if member is not None:
+                return member, rule.target
+        return None, ""
+
+    # ================================================================== groups
+    def _plan_groups(self, group_attrs: dict[str, dict], assignments: Assignments,
+                     users_of: dict[str, set[str]] | None, incremental: dict | None) -> list[Plan]:
+        store, config = self.store, self.config
+        store.set_phase("Planning groups")
+        user_links = store.links(ObjectType.USER)
+        target_of = {uid: link.target_id for uid, link in user_links.items()}
+        group_links = store.links(ObjectType.GROUP)
+        if incremental is None:
+            candidates = set(group_attrs) if config.scope == "all" else set(assignments.groups)
+            candidates |= set(group_links)
+            dropbox_groups = GroupIndex(self.target.iter_groups())
+            removed = set()
+        else:
+            touched = incremental["touched"]
+            # Groups whose provisioned members changed because their users were just created or removed.
+            if users_of is None:
+                affected_users = incremental["affected_users"]
+                memberships = store.memberships_of(affected_users)
+                for gids in memberships.values():
+                    touched |= {g for g in gids if g in assignments.groups or g in group_links}
+            else:
+                for gid, uids in users_of.items():
+                    if uids & incremental["affected_users"]:
+                        touched.add(gid)
+            candidates = {g for g in touched if g in assignments.groups or g in group_links}
+            removed = incremental["removed"]
+            if not candidates:
+                return []
+            dropbox_groups = GroupIndex(self.target.iter_groups())
+            missing = [gid for gid in candidates if gid not in group_attrs and gid not in removed]
+            for gid in missing:
+                try:
+                    group_attrs[gid] = self.source.get_group(gid, graph_select(config.groups.source_attributes()))
+                except NotFoundError:
+                    removed.add(gid)
+            if users_of is None:
+                members = store.members_of(candidates)
+                users_of = {gid: members.get(gid, {}).get("user", set()) for gid in candidates}
+
+        plans = []
+        for gid in sorted(candidates):
+            link = group_links.get(gid)
+            attrs = group_attrs.get(gid)
+            deleted = gid in removed or (attrs is None and incremental is None)
+            if attrs is None and not deleted:
+                attrs = {"id": gid, "displayName": link.display_name if link else gid}
+            attributes = group_source_attributes(attrs or {"id": gid})
+            decision = group_decision(config, attributes, assignments)
+            mapped = map_object(config.groups, attributes, creating=link is None, now=self.now) \
+                if decision.in_scope and not deleted else None
+            target = None
+            if link is not None:
+                target = dropbox_groups.by_id.get(link.target_id)
+            if target is None and mapped is not None:
+                name = (mapped.values.get("groupName") or "").lower()
+                target = dropbox_groups.by_name.get(name) or dropbox_groups.by_external.get(
+                    mapped.values.get("externalId") or "\0")
+            desired = {target_of[u] for u in (users_of or {}).get(gid, set()) if u in target_of}
+            current = None
+            if target is not None and decision.in_scope and not deleted:
+                if incremental is not None and link is not None and "members" in link.exported:
+                    current = set(link.exported["members"])
+                else:
+                    current = set(self.target.iter_group_members(target.group_id))
+            plan = plan_group(config=config, source_id=gid, display_name=(attrs or {}).get("displayName") or
+                              (link.display_name if link else gid), decision=decision, mapped=mapped,
+                              deleted=deleted, link=link, target=target, desired_members=desired,
+                              current_members=current, full=self.full)
+            plan.values = {**(plan.values or {}), "members": sorted(desired)} if decision.in_scope else plan.values
+            plan.steps = [
+                step("Import group", "Success", f"Retrieved group {plan.display_name} from Microsoft Entra ID."
+                     if not deleted else f"The group {plan.display_name} was deleted in Microsoft Entra ID."),
+                step("Determine if group is in scope", decision.step_status, decision.reason),
+                step("Match group between source and target system", "Success",
+                     f"Matched Dropbox group {target.name}." if target else "No Dropbox group matches the group."),
+            ]
+            plans.append(plan)
+        return plans
+
+    # ================================================================== safety and execution
+    def _stage_if_needed(self, plans: list[Plan]) -> None:
+        destructive = [p for p in plans if p.destructive]
+        over = (self.config.prevent_accidental_deletion and not self.allow_deletes
+                and len(destructive) > self.config.deletion_threshold)
+        suspicious = bool(self.outcome.staged_reason) and not self.allow_deletes
+        if not destructive or not (over or suspicious):
+            self.outcome.staged_reason = "" if not suspicious else self.outcome.staged_reason
+            return
+        if over and not suspicious:
+            self.outcome.staged_reason = (
+                f"This cycle would disable or delete {len(destructive)} users, more than the accidental-deletion "
+                f"threshold of {self.config.deletion_threshold}. Nothing was disabled or deleted. Review the staged "
+                "actions in the provisioning logs, then select Allow deletes to run them, or fix the cause "
+                "(assignments, scoping filters) and Restart provisioning."
+            )
+        for plan in destructive:
+            plan.action = Action.STAGED_DELETE if plan.action == Action.DELETE else Action.STAGED_DISABLE
+            plan.code = "StagedForDeletionThreshold"
+            plan.reason = f"{plan.reason} Staged: waiting for an administrator to allow deletes."
+            plan.link, plan.newly_linked, plan.log = True, False, True
+        self.outcome.staged = len(destructive)
+
+    def _execute(self, plans: list[Plan], phase: str) -> None:
+        store = self.store
+        store.set_phase(phase)
+        if self.dry_run:
+            self.outcome.plans.extend(plans)
+            for plan in plans:
+                store.counters[plan.action]["Planned"] += 1
+            store.processed += len(plans)
+            return
+        quiet = [p for p in plans if not p.writes]
+        for start in range(0, len(quiet), RECORD_EVERY * 4):
+            store.record([], quiet[start:start + RECORD_EVERY * 4])
+        buffer: list[Result] = []
+        for result in self.executor.run(p for p in plans if p.writes):
+            buffer.append(result)
+            self.outcome.writes += 1
+            if not result.ok:
+                self.outcome.write_failures += 1
+                if result.error is not None:
+                    self._errors[result.error.message] += 1
+            if len(buffer) >= RECORD_EVERY:
+                store.record(buffer)
+                buffer = []
+            else:
+                store.flush()
+        if buffer:
+            store.record(buffer)
+        store.flush(force=True)
+        if store.stop_requested():
+            self.outcome.stopped = True
+
+
+def _groups_of_rows(rows: list[dict]) -> set[str]:
+    return {row["principalId"] for row in rows if row["principalType"] == "Group"}
+

@@ -1,0 +1,131 @@
+"""Scope: which users and groups the application provisions.
+
+With "Sync only assigned users and groups", a user is in scope when assigned to
+the application directly or through a group it is a direct member of (or a
+nested member, when the job expands nested groups), with a role other than
+Default Access, and when it matches the scoping filters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..constants import DEFAULT_ACCESS_ROLE_ID, Scope
+from ..expressions import ExpressionError
+from ..expressions.scoping import matches
+from .config import EngineConfig, ObjectRules
+
+
+@dataclass(frozen=True)
+class Decision:
+    in_scope: bool
+    code: str
+    reason: str
+    #: whether the object is assigned at all (out-of-scope but assigned objects are logged as skipped)
+    assigned: bool = False
+
+    @property
+    def step_status(self) -> str:
+        return "Success" if self.in_scope else "Skipped"
+
+
+@dataclass
+class Assignments:
+    """The service principal's app role assignments, by principal."""
+
+    users: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    groups: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping]) -> "Assignments":
+        assignments = cls()
+        for row in rows:
+            target = assignments.groups if row["principalType"] == "Group" else assignments.users
+            if row["principalType"] not in ("User", "Group"):
+                continue
+            target[row["principalId"]].add(row["appRoleId"])
+            assignments.names[row["principalId"]] = row.get("principalDisplayName") or ""
+        return assignments
+
+    def fingerprint(self) -> dict[str, frozenset[str]]:
+        return {**{k: frozenset(v) for k, v in self.users.items()},
+                **{k: frozenset(v) for k, v in self.groups.items()}}
+
+    def assigned_groups(self, *, provisioning_roles_only: bool = True) -> set[str]:
+        return {gid for gid, roles in self.groups.items()
+                if not provisioning_roles_only or roles - {DEFAULT_ACCESS_ROLE_ID}}
+
+
+def _filters_hold(rules: ObjectRules, attributes: dict) -> tuple[bool, str]:
+    try:
+        return matches(rules.filters, attributes), ""
+    except ExpressionError as exc:
+        return False, str(exc)
+
+
+def user_decision(config: EngineConfig, attributes: dict, assignments: Assignments, groups: set[str]) -> Decision:
+    """In or out of scope, with the reason, for one user."""
+    user_id = attributes.get("id") or attributes.get("objectId")
+    if config.scope == Scope.ASSIGNED:
+        roles = set(assignments.users.get(user_id, ()))
+        via_groups = [gid for gid in groups if gid in assignments.groups]
+        for gid in via_groups:
+            roles |= assignments.groups[gid]
+        if not roles:
+            return Decision(False, "NotEffectivelyEntitled", "The user is not assigned to the application.")
+        if not roles - {DEFAULT_ACCESS_ROLE_ID}:
+            return Decision(False, "DefaultAccessRole",
+                            "The user is assigned only with the Default Access role, which does not work for "
+                            "provisioning.", assigned=True)
+    holds, error = _filters_hold(config.users, attributes)
+    if error:
+        return Decision(False, "ScopingFilterError", f"A scoping filter could not be evaluated: {error}",
+                        assigned=True)
+    if not holds:
+        return Decision(False, "ScopingFilter", "The user does not match the scoping filters.", assigned=True)
+    if config.scope == Scope.ALL:
+        return Decision(True, "InScope", "All users are in scope (Sync all users and groups).", assigned=True)
+    how = "directly" if assignments.users.get(user_id, set()) - {DEFAULT_ACCESS_ROLE_ID} else "through a group"
+    return Decision(True, "InScope", f"The user is assigned to the application {how} and matches the scoping "
+                                     "filters.", assigned=True)
+
+
+def group_decision(config: EngineConfig, attributes: dict, assignments: Assignments) -> Decision:
+    group_id = attributes.get("id") or attributes.get("objectId")
+    if not config.groups.enabled:
+        return Decision(False, "GroupsDisabled", "Group provisioning is switched off.")
+    if config.scope == Scope.ASSIGNED:
+        roles = assignments.groups.get(group_id, set())
+        if not roles:
+            return Decision(False, "NotEffectivelyEntitled", "The group is not assigned to the application.")
+        if not roles - {DEFAULT_ACCESS_ROLE_ID}:
+            return Decision(False, "DefaultAccessRole", "The group is assigned only with the Default Access role, "
+                                                        "which does not work for provisioning.", assigned=True)
+    holds, error = _filters_hold(config.groups, attributes)
+    if error or not holds:
+        return Decision(False, "ScopingFilter", error or "The group does not match the scoping filters.",
+                        assigned=True)
+    return Decision(True, "InScope", "The group is assigned to the application.", assigned=True)
+
+
+def expand_groups(user_members: Mapping[str, set[str]], group_members: Mapping[str, set[str]],
+                  nested: bool) -> dict[str, set[str]]:
+    """Users of each group: direct members, or with ``nested`` also the users of
+    nested groups, however deep (membership cycles are safe)."""
+    if not nested:
+        return {gid: set(users) for gid, users in user_members.items()}
+    resolved: dict[str, set[str]] = {}
+    for root in set(user_members) | set(group_members):
+        seen, stack, found = {root}, [root], set()
+        while stack:
+            gid = stack.pop()
+            found |= user_members.get(gid, set())
+            for child in group_members.get(gid, ()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        resolved[root] = found
+    return resolved

@@ -1,0 +1,330 @@
+"""What a cycle keeps in the database: links, the source membership and
+assignment snapshots, escrows, provisioning logs and progress. Every write is
+a bulk write; a read-only store (previews) writes nothing at all."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..constants import Action, LinkState, LogStatus, ObjectType
+from ..models import Escrow, ObjectLink, ProvisioningJob, ProvisioningLog, SourceAssignment, SourceMembership, SyncCycle
+from .execution import Result
+from .planning import LinkInfo, Plan, step
+
+BULK = 2000
+LEASE_SECONDS = 90
+
+
+class LeaseLost(Exception):
+    """Another run took over this job (our lease expired): stop without writing more."""
+
+
+class StopRequested(Exception):
+    """An administrator turned provisioning off or stopped the cycle."""
+
+
+def _link_info(row: ObjectLink) -> LinkInfo:
+    return LinkInfo(source_id=row.source_id, target_id=row.target_id, state=row.state, exported=row.exported,
+                    disabled_at=row.disabled_at, display_name=row.display_name,
+                    user_principal_name=row.user_principal_name, target_email=row.target_email)
+
+
+class Store:
+    def __init__(self, job: ProvisioningJob, cycle: SyncCycle | None, *, read_only: bool = False,
+                 lease_owner: str = "", initiated_by: str = "Microsoft.Azure.SyncFabric"):
+        self.job = job
+        self.cycle = cycle
+        self.read_only = read_only
+        self.lease_owner = lease_owner
+        self.initiated_by = initiated_by
+        self.counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.processed = 0
+        self.in_scope = 0
+        self.phase = ""
+        self._last_flush = 0.0
+
+    # ------------------------------------------------------------------ links
+    def links(self, object_type: str) -> dict[str, LinkInfo]:
+        rows = ObjectLink.objects.filter(job=self.job, object_type=object_type).iterator(chunk_size=BULK)
+        return {row.source_id: _link_info(row) for row in rows}
+
+    def links_for(self, object_type: str, source_ids: Iterable[str]) -> dict[str, LinkInfo]:
+        found: dict[str, LinkInfo] = {}
+        ids = list(dict.fromkeys(source_ids))
+        for start in range(0, len(ids), BULK):
+            for row in ObjectLink.objects.filter(job=self.job, object_type=object_type,
+                                                 source_id__in=ids[start:start + BULK]):
+                found[row.source_id] = _link_info(row)
+        return found
+
+    def links_past_grace(self, days: int | None, now: datetime) -> list[str]:
+        """Source ids of users suspended longer than the grace period."""
+        if days is None:
+            return []
+        cutoff = now - timedelta(days=days)
+        return list(ObjectLink.objects.filter(job=self.job, object_type=ObjectType.USER, state=LinkState.DISABLED,
+                                              disabled_at__lte=cutoff).values_list("source_id", flat=True))
+
+    def count_links(self, object_type: str) -> int:
+        return ObjectLink.objects.filter(job=self.job, object_type=object_type).count()
+
+    # ------------------------------------------------------------------ source snapshots
+    def memberships_of(self, user_ids: Iterable[str]) -> dict[str, set[str]]:
+        groups: dict[str, set[str]] = defaultdict(set)
+        ids = list(dict.fromkeys(user_ids))
+        for start in range(0, len(ids), BULK):
+            for gid, mid in SourceMembership.objects.filter(job=self.job, member_id__in=ids[start:start + BULK]) \
+                    .values_list("group_id", "member_id"):
+                groups[mid].add(gid)
+        return groups
+
+    def members_of(self, group_ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+        """{group id: {"user": {...}, "group": {...}}}"""
+        members: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"user": set(), "group": set()})
+        ids = list(dict.fromkeys(group_ids))
+        for start in range(0, len(ids), BULK):
+            for gid, mid, kind in SourceMembership.objects.filter(job=self.job, group_id__in=ids[start:start + BULK]) \
+                    .values_list("group_id", "member_id", "member_type"):
+                members[gid]["group" if kind == "group" else "user"].add(mid)
+        return members
+
+    def all_memberships(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        users: dict[str, set[str]] = defaultdict(set)
+        groups: dict[str, set[str]] = defaultdict(set)
+        rows = SourceMembership.objects.filter(job=self.job).values_list("group_id", "member_id", "member_type")
+        for gid, mid, kind in rows.iterator(chunk_size=BULK * 5):
+            (groups if kind == "group" else users)[gid].add(mid)
+        return users, groups
+
+    def replace_memberships(self, users: dict[str, set[str]], groups: dict[str, set[str]]) -> None:
+        if self.read_only:
+            return
+        with transaction.atomic():
+            SourceMembership.objects.filter(job=self.job).delete()
+            rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
+                    for kind, table in (("user", users), ("group", groups))
+                    for gid, members in table.items() for mid in members)
+            _bulk_create(SourceMembership, rows)
+
+    def apply_membership_changes(self, added: list[tuple[str, str, str]], removed: list[tuple[str, str]],
+                                 dropped_groups: Iterable[str] = ()) -> None:
+        if self.read_only:
+            return
+        with transaction.atomic():
+            dropped = list(dropped_groups)
+            if dropped:
+                SourceMembership.objects.filter(job=self.job, group_id__in=dropped).delete()
+            by_group: dict[str, list[str]] = defaultdict(list)
+            for gid, mid in removed:
+                by_group[gid].append(mid)
+            for gid, mids in by_group.items():
+                SourceMembership.objects.filter(job=self.job, group_id=gid, member_id__in=mids).delete()
+            _bulk_create(SourceMembership, (SourceMembership(job=self.job, group_id=g, member_id=m, member_type=t)
+                                            for g, m, t in added), ignore_conflicts=True)
+
+    def assignments(self) -> list[dict]:
+        return [
+            {"id": a.assignment_id, "principalId": a.principal_id, "principalType": a.principal_type,
+             "principalDisplayName": a.principal_display_name, "appRoleId": a.app_role_id}
+            for a in SourceAssignment.objects.filter(job=self.job)
+        ]
+
+    def replace_assignments(self, rows: list[dict]) -> None:
+        if self.read_only:
+            return
+        with transaction.atomic():
+            SourceAssignment.objects.filter(job=self.job).delete()
+            _bulk_create(SourceAssignment, (
+                SourceAssignment(job=self.job, assignment_id=r["id"], principal_id=r["principalId"],
+                                 principal_type=r["principalType"], app_role_id=r["appRoleId"],
+                                 principal_display_name=(r.get("principalDisplayName") or "")[:300])
+                for r in rows
+            ))
+
+    # ------------------------------------------------------------------ escrows
+    def due_escrows(self, now: datetime) -> dict[str, list[str]]:
+        due: dict[str, list[str]] = defaultdict(list)
+        for object_type, source_id in Escrow.objects.filter(job=self.job, not_before__lte=now) \
+                .values_list("object_type", "source_id"):
+            due[object_type].append(source_id)
+        return due
+
+    # ------------------------------------------------------------------ results
+    def record(self, results: list[Result], plans_without_writes: list[Plan] = ()) -> None:
+        """Links, logs, escrows and counters for executed results and for logged plans that wrote nothing."""
+        now = timezone.now()
+        logs: list[ProvisioningLog] = []
+        upserts: dict[tuple[str, str], ObjectLink] = {}
+        unlinks: dict[str, list[str]] = defaultdict(list)
+        escrow_add: list[Result] = []
+        escrow_clear: dict[str, list[str]] = defaultdict(list)
+
+        for result in results:
+            plan = result.plan
+            self.counters[result.action][result.status] += 1
+            self.processed += 1
+            logs.append(self._log(plan, result.action, result.status, now, result))
+            key = (plan.object_type, plan.source_id)
+            if result.ok:
+                escrow_clear[plan.object_type].append(plan.source_id)
+                if plan.link and result.target_id:
+                    upserts[key] = self._link_row(plan, result, now)
+                elif not plan.link:
+                    unlinks[plan.object_type].append(plan.source_id)
+            else:
+                if result.transient:
+                    escrow_add.append(result)
+                if result.unlink:
+                    unlinks[plan.object_type].append(plan.source_id)
+        for plan in plans_without_writes:
+            status = LogStatus.SKIPPED if plan.action in (Action.SKIP, Action.STAGED_DELETE, Action.STAGED_DISABLE) \
+                else LogStatus.SUCCESS
+            self.counters[plan.action][status] += 1
+            self.processed += 1
+            if plan.log:
+                logs.append(self._log(plan, plan.action, status, now, None))
+            key = (plan.object_type, plan.source_id)
+            if plan.link and plan.target_id and plan.newly_linked:
+                upserts[key] = self._link_row(plan, None, now)
+            if plan.code == "TargetGone":
+                unlinks[plan.object_type].append(plan.source_id)
+
+        if self.read_only:
+            return
+        with transaction.atomic():
+            if upserts:
+                ObjectLink.objects.bulk_create(
+                    list(upserts.values()), batch_size=BULK, update_conflicts=True,
+                    unique_fields=["job", "object_type", "source_id"],
+                    update_fields=["target_id", "display_name", "user_principal_name", "target_email", "state",
+                                   "exported", "disabled_at", "updated_at"],
+                )
+            for object_type, ids in unlinks.items():
+                ObjectLink.objects.filter(job=self.job, object_type=object_type, source_id__in=ids).delete()
+            for object_type, ids in escrow_clear.items():
+                Escrow.objects.filter(job=self.job, object_type=object_type, source_id__in=ids).delete()
+            for result in escrow_add:
+                self._escrow(result, now)
+            _bulk_create(ProvisioningLog, logs, ignore_conflicts=True)
+        self.flush()
+
+    def _link_row(self, plan: Plan, result: Result | None, now: datetime) -> ObjectLink:
+        action = result.action if result else plan.action
+        if action == Action.DISABLE:
+            state, disabled_at = LinkState.DISABLED, now
+        elif result and result.member is not None and result.member.status == "suspended" and action != Action.ENABLE:
+            state, disabled_at = LinkState.DISABLED, now
+        else:
+            state, disabled_at = LinkState.ACTIVE, None
+        exported = (result.exported if result and result.exported else plan.values) or {}
+        return ObjectLink(
+            job=self.job, object_type=plan.object_type, source_id=plan.source_id,
+            target_id=(result.target_id if result and result.target_id else plan.target_id),
+            display_name=plan.display_name[:300], user_principal_name=plan.upn[:300],
+            target_email=((result.target_email if result else "") or plan.target_email)[:300],
+            # Users keep their attribute values; groups also keep the member ids they were given.
+            state=state, exported=exported if plan.object_type == ObjectType.GROUP
+            else {k: v for k, v in exported.items() if k != "members"},
+            disabled_at=disabled_at, updated_at=now,
+        )
+
+    def _escrow(self, result: Result, now: datetime) -> None:
+        plan = result.plan
+        existing = Escrow.objects.filter(job=self.job, object_type=plan.object_type, source_id=plan.source_id).first()
+        attempts = (existing.attempts + 1) if existing else 1
+        # 2, 4, 8 ... minutes, at most a day: a lasting failure does not slow every cycle.
+        delay = timedelta(minutes=min(2 ** attempts, 24 * 60))
+        Escrow.objects.update_or_create(
+            job=self.job, object_type=plan.object_type, source_id=plan.source_id,
+            defaults={"attempts": attempts, "not_before": now + delay, "last_error": str(result.error or "")[:2000]},
+        )
+
+    def _log(self, plan: Plan, action: str, status: str, now: datetime, result: Result | None) -> ProvisioningLog:
+        error = result.error if result else None
+        steps = list(plan.steps)
+        perform = f"{action}: {plan.reason}".strip()
+        if error is not None:
+            perform = f"{action} failed: {error.message}"
+        steps.append(step("Perform action", status, perform,
+                          **({"error_code": error.code} if error is not None else {})))
+        cycle_id = self.cycle.cycle_id if self.cycle else None
+        change_seed = f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{action}"
+        return ProvisioningLog(
+            job=self.job, activity_time=now, cycle_id=cycle_id,
+            change_id=uuid.uuid5(uuid.NAMESPACE_URL, change_seed), initiated_by=self.initiated_by,
+            object_type=plan.object_type, action=action, status=status,
+            error_code=(error.code if error is not None else (plan.code if status != LogStatus.SUCCESS else ""))[:120],
+            error_reason=(error.message if error is not None else (plan.reason if status != LogStatus.SUCCESS else "")),
+            recommendation=(error.recommendation if error is not None and error.recommendation else plan.recommendation),
+            source_id=plan.source_id, source_display_name=plan.display_name[:300], source_upn=plan.upn[:300],
+            target_id=(result.target_id if result and result.target_id else plan.target_id)[:120],
+            target_email=((result.target_email if result else "") or plan.target_email)[:300],
+            steps=steps,
+            modified_properties=[{"name": n, "old": _show(o), "new": _show(v)} for n, o, v in plan.changes],
+            duration_ms=result.duration_ms if result else 0,
+        )
+
+    # ------------------------------------------------------------------ progress, lease, stop
+    def flush(self, force: bool = False) -> None:
+        """Store progress (at most once a second), renew the lease and honour a stop request."""
+        if self.read_only or self.cycle is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_flush < 1.0:
+            return
+        self._last_flush = now
+        SyncCycle.objects.filter(pk=self.cycle.pk).update(
+            objects_processed=self.processed, objects_in_scope=max(self.in_scope, self.processed),
+            counters=_plain(self.counters), phase=self.phase[:120],
+        )
+        if self.lease_owner:
+            renewed = ProvisioningJob.objects.filter(pk=self.job.pk, lease_owner=self.lease_owner).update(
+                lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS))
+            if not renewed:
+                raise LeaseLost("Another run took over this provisioning job.")
+        if ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists():
+            raise StopRequested()
+
+    def stop_requested(self) -> bool:
+        if self.read_only:
+            return False
+        return ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists()
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.flush(force=True)
+
+    def save_delta_links(self, user_link: str | None, group_link: str | None, fingerprint: str) -> None:
+        if self.read_only:
+            return
+        ProvisioningJob.objects.filter(pk=self.job.pk).update(
+            user_delta_link=user_link or "", group_delta_link=group_link or "", config_fingerprint=fingerprint)
+
+
+def _show(value):
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return value
+
+
+def _plain(counters) -> dict:
+    return {action: dict(statuses) for action, statuses in counters.items()}
+
+
+def _bulk_create(model, rows, ignore_conflicts: bool = False) -> None:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BULK:
+            model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
+            batch = []
+    if batch:
+        model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
+
