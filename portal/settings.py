@@ -284,3 +284,5 @@ LOGGING = {
 
 # ---------------------------------------------------------------------------- provisioning
 PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)
+#: A running cycle renews its job's lease every second; a worker that dies leaves it to expire after this.
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=60)

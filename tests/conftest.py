@@ -225,3 +225,17 @@ def dropbox_emulator():
     """A Dropbox team API emulator for the whole session; tests reset it to the seed they need."""
     with DropboxEmulatorProcess("--seed", "empty") as emulator:
         yield emulator
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_run_folders():
+    """Remove this run's queue folder and SQLite files when the session ends."""
+    yield
+    import shutil
+    from pathlib import Path
+
+    from django.conf import settings
+
+    shutil.rmtree(os.environ.get("CELERY_FILESYSTEM_DIR", "/nonexistent"), ignore_errors=True)
+    for leftover in Path(settings.VAR_DIR).glob(f"test-portal-{os.environ.get('PORTAL_TEST_RUN')}.sqlite3*"):
+        leftover.unlink(missing_ok=True)

@@ -17,9 +17,19 @@ for key, value in {
     "SECURE_HSTS_SECONDS": "0",
     "STATIC_MANIFEST": "false",
     "WHITENOISE_USE_FINDERS": "true",
+    # Each test run has its own queue folder, so two runs on one machine never
+    # take each other's tasks (worker processes inherit this variable).
+    "CELERY_FILESYSTEM_DIR": str(_ROOT / "var" / "test" / f"celery-{os.getpid()}"),
 }.items():
     os.environ.setdefault(key, value)
 
 from portal.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A test database of this run's own, for the same reason (SQLite file or PostgreSQL database).
+_run = os.environ.setdefault("PORTAL_TEST_RUN", str(os.getpid()))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-portal-{_run}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}  # noqa: F405

@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,7 +25,7 @@ from ..models import CyclePreview, PreviewAction, ProvisioningJob, SyncCycle
 from ..notifications import notify
 from .config import from_job
 from .cycle import Cycle, Outcome
-from .store import LEASE_SECONDS, LeaseLost, StopRequested, Store
+from .store import LeaseLost, StopRequested, Store, lease_seconds
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,35 @@ def claim(job_id: int, owner: str) -> bool:
     now = timezone.now()
     claimed = ProvisioningJob.objects.filter(pk=job_id).filter(
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-    ).update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS))
+    ).update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds()))
     return claimed == 1
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews a job's lease while a cycle runs (reads of a large tenant take longer than
+    a lease); flags the loss if another run took the job over."""
+
+    def __init__(self, job_id: int, owner: str):
+        super().__init__(name=f"lease-{job_id}", daemon=True)
+        self.job_id, self.owner = job_id, owner
+        self.lost = threading.Event()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.5, lease_seconds() / 4)
+        try:
+            while not self._stop_event.wait(interval):
+                renewed = ProvisioningJob.objects.filter(pk=self.job_id, lease_owner=self.owner).update(
+                    lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()))
+                if not renewed:
+                    self.lost.set()
+                    return
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
 
 
 def release(job_id: int, owner: str) -> None:
@@ -70,6 +99,7 @@ def run_job(job_id: int, *, owner: str | None = None, force_full: bool = False, 
     owner = owner or lease_owner()
     if not claim(job_id, owner):
         return RunResult(False, message="Another run of this job is in progress; this trigger was skipped.")
+    keeper = LeaseKeeper(job_id, owner)
     try:
         job = ProvisioningJob.objects.select_related("application").get(pk=job_id)
         if not ignore_schedule and not (job.enabled and job.mode == ProvisioningMode.AUTOMATIC):
@@ -78,19 +108,23 @@ def run_job(job_id: int, *, owner: str | None = None, force_full: bool = False, 
         SyncCycle.objects.filter(job=job, status=CycleStatus.RUNNING).update(
             status=CycleStatus.INTERRUPTED, finished_at=timezone.now(),
             error="The worker running this cycle stopped before it finished; the next cycle took over.")
-        return _run(job, owner, force_full=force_full, initiated_by=initiated_by, max_workers=max_workers)
+        keeper.start()
+        return _run(job, keeper, force_full=force_full, initiated_by=initiated_by, max_workers=max_workers)
     finally:
+        if keeper.is_alive():
+            keeper.stop()
         release(job_id, owner)
 
 
-def _run(job: ProvisioningJob, owner: str, *, force_full: bool, initiated_by: str, max_workers: int) -> RunResult:
+def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiated_by: str, max_workers: int) -> RunResult:
     config = from_job(job)
     fingerprint = config.fingerprint()
     kind = choose_kind(job, fingerprint, force_full)
     cycle = SyncCycle.objects.create(job=job, kind=kind, initiated_by=initiated_by or "System")
     ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING, last_cycle=cycle, stop_requested=False)
     job.refresh_from_db()
-    store = Store(job, cycle, lease_owner=owner)
+    store = Store(job, cycle)
+    store.lease_lost = keeper.lost
     outcome: Outcome | None = None
     try:
         source = EntraConnector.from_settings()

@@ -4,6 +4,7 @@ a bulk write; a read-only store (previews) writes nothing at all."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -19,7 +20,13 @@ from .execution import Result
 from .planning import LinkInfo, Plan, step
 
 BULK = 2000
-LEASE_SECONDS = 90
+
+
+def lease_seconds() -> int:
+    """How long a claim on a job lasts without renewal (renewed every second while a cycle runs)."""
+    from django.conf import settings
+
+    return settings.PROVISIONING_LEASE_SECONDS
 
 
 class LeaseLost(Exception):
@@ -38,12 +45,13 @@ def _link_info(row: ObjectLink) -> LinkInfo:
 
 class Store:
     def __init__(self, job: ProvisioningJob, cycle: SyncCycle | None, *, read_only: bool = False,
-                 lease_owner: str = "", initiated_by: str = "Microsoft.Azure.SyncFabric"):
+                 initiated_by: str = "Microsoft.Azure.SyncFabric"):
         self.job = job
         self.cycle = cycle
         self.read_only = read_only
-        self.lease_owner = lease_owner
         self.initiated_by = initiated_by
+        #: set by the runner's lease keeper when the lease could not be renewed
+        self.lease_lost: threading.Event | None = None
         self.counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.processed = 0
         self.in_scope = 0
@@ -284,11 +292,8 @@ class Store:
             objects_processed=self.processed, objects_in_scope=max(self.in_scope, self.processed),
             counters=_plain(self.counters), phase=self.phase[:120],
         )
-        if self.lease_owner:
-            renewed = ProvisioningJob.objects.filter(pk=self.job.pk, lease_owner=self.lease_owner).update(
-                lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS))
-            if not renewed:
-                raise LeaseLost("Another run took over this provisioning job.")
+        if self.lease_lost is not None and self.lease_lost.is_set():
+            raise LeaseLost("Another run took over this provisioning job.")
         if ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists():
             raise StopRequested()
 
