@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .views import applications, assignments, audit, blade, gallery, provisioning, status, users
+from .views import expressions, mappings
 
 app_name = "portal"
 
@@ -19,6 +20,24 @@ portal_patterns = [
          name="unassign"),
     path("applications/<uuid:app_id>/provisioning/", provisioning.provisioning, name="provisioning"),
     path("applications/<uuid:app_id>/provisioning/save/", provisioning.save, name="provisioning_save"),
+    path("applications/<uuid:app_id>/provisioning/mappings/", mappings.mappings, name="mappings"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/", mappings.attribute_mappings,
+         name="attribute_mappings"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/new/", mappings.add_mapping,
+         name="add_attribute_mapping"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/<int:mapping_id>/", mappings.edit_mapping,
+         name="edit_attribute_mapping"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/<int:mapping_id>/delete/",
+         mappings.delete_mapping, name="delete_attribute_mapping"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/restore/", mappings.restore_defaults,
+         name="restore_default_mappings"),
+    path("applications/<uuid:app_id>/provisioning/mappings/<str:object_type>/scoping-filters/",
+         mappings.scoping_filters, name="scoping_filters"),
+    path("applications/<uuid:app_id>/provisioning/expression-builder/", expressions.builder, name="expression_builder"),
+    path("applications/<uuid:app_id>/provisioning/expression-builder/evaluate/", expressions.evaluate,
+         name="expression_evaluate"),
+    path("applications/<uuid:app_id>/provisioning/expression-builder/users/", expressions.search_users,
+         name="expression_users"),
     path("applications/oauth/dropbox/callback/", provisioning.dropbox_callback, name="dropbox_callback"),
     path("applications/<uuid:app_id>/provision-on-demand/", blade.provision_on_demand, name="on_demand"),
     path("applications/<uuid:app_id>/provisioning-logs/", blade.provisioning_logs, name="provisioning_logs"),
