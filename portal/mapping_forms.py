@@ -127,9 +127,11 @@ class AttributeMappingForm(MappingFormMixin, forms.ModelForm):
         self.expression_error: ExpressionError | None = None
         self.expression_text = ""
 
+        # Mapped targets stay in the list, marked, so choosing one is refused with the reason rather than vanishing.
         taken = {m.target_attribute for m in self.others}
-        choices = [(name, name + (" (required)" if spec["required"] else "")) for name, spec in self.schema.items()
-                   if name not in taken or name == self.original_target]
+        choices = [(name, name + (" (required)" if spec["required"] else "") + (" (already mapped)" if name in taken
+                                                                                else ""))
+                   for name, spec in self.schema.items()]
         if self.original_target and self.original_target not in self.schema:
             choices.append((self.original_target, self.original_target))
         self.fields["target_attribute"].choices = choices
@@ -140,6 +142,12 @@ class AttributeMappingForm(MappingFormMixin, forms.ModelForm):
     def required_target(self) -> bool:
         """Whether the mapping edited is one Dropbox requires (it cannot be removed or moved)."""
         return bool(self.original_target and self.schema.get(self.original_target, {}).get("required"))
+
+    @property
+    def free_targets(self) -> list[str]:
+        """Target attributes no other mapping writes."""
+        taken = {m.target_attribute for m in self.others}
+        return [name for name in self.schema if name not in taken]
 
     def next_precedence(self) -> int:
         used = [m.matching_precedence or 0 for m in self.others if m.is_matching]
