@@ -154,10 +154,11 @@ class DropboxEmulatorProcess(EmulatorProcess):
         self.admin_token = "team-" + secrets.token_urlsafe(32)
         super().__init__(
             "dropbox", *args,
-            "--app-secret", self.app_secret,
-            "--admin-password", self.admin_password,
-            "--member-password", self.member_password,
-            "--admin-token", self.admin_token,
+            # "=" keeps a secret that starts with "-" from reading as a flag.
+            f"--app-secret={self.app_secret}",
+            f"--admin-password={self.admin_password}",
+            f"--member-password={self.member_password}",
+            f"--admin-token={self.admin_token}",
             **kwargs,
         )
 

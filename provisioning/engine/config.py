@@ -98,7 +98,10 @@ class EngineConfig:
     def fingerprint(self) -> str:
         """Changes when anything that decides scope or values changes."""
         relevant = {"scope": self.scope, "users": asdict(self.users), "groups": asdict(self.groups),
-                    "expand_nested_groups": self.expand_nested_groups}
+                    "expand_nested_groups": self.expand_nested_groups,
+                    # objects skipped because of these settings are looked at again when they change
+                    "remove_invited_members": self.remove_invited_members,
+                    "delete_after_days": self.delete_after_days}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 

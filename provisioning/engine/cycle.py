@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.utils import timezone
@@ -115,6 +115,12 @@ class Cycle:
 
     # ================================================================== entry point
     def run(self) -> Outcome:
+        # One cheap call first: a revoked authorization, or an admin who lost the role, stops the
+        # cycle before anything is read or written, and is never mistaken for "nothing changed".
+        self.store.set_phase("Checking the Dropbox credentials")
+        admin = self.target.authenticated_admin()
+        self.config = replace(self.config, protected_member_id=admin.team_member_id)
+        self.executor.config = self.config
         if self.full:
             user_plans, group_work = self._plan_full()
         else:
@@ -123,7 +129,7 @@ class Cycle:
         self.store.in_scope = len(user_plans) + (len(group_work[0]) if group_work else 0)
         self._execute(user_plans, "Provisioning users")
         if group_work:
-            group_plans = self._plan_groups(*group_work)
+            group_plans = self._stage_groups(self._plan_groups(*group_work), user_plans)
             self.store.in_scope = len(user_plans) + len(group_plans)
             self._execute(group_plans, "Provisioning groups")
         self.outcome.counters = {a: dict(s) for a, s in self.store.counters.items()}
@@ -547,6 +553,34 @@ class Cycle:
             plan.reason = f"{plan.reason} Staged: waiting for an administrator to allow deletes."
             plan.link, plan.newly_linked, plan.log = True, False, True
         self.outcome.staged = len(destructive)
+
+    def _stage_groups(self, plans: list[Plan], user_plans: list[Plan]) -> list[Plan]:
+        """Keep staged users in their Dropbox groups, and stage group deletions with the users'
+        (or on their own, when more groups than the threshold would go)."""
+        staged_members = {p.target_id for p in user_plans if p.action in (Action.STAGED_DELETE, Action.STAGED_DISABLE)}
+        deletes = [p for p in plans if p.action == Action.DELETE]
+        stage_deletes = bool(staged_members) or (
+            self.config.prevent_accidental_deletion and not self.allow_deletes
+            and len(deletes) > self.config.deletion_threshold)
+        for plan in plans:
+            if staged_members and plan.remove_members:
+                plan.remove_members = [m for m in plan.remove_members if m not in staged_members]
+                plan.changes = [c for c in plan.changes if not (c[0] == "members" and c[1])]
+                if plan.remove_members:
+                    plan.changes.append(("members", f"-{len(plan.remove_members)}", None))
+                if plan.action == Action.UPDATE and not (plan.changes or plan.add_members):
+                    plan.action, plan.log = Action.OTHER, False
+            if plan.action == Action.DELETE and stage_deletes:
+                plan.action, plan.code, plan.link = Action.STAGED_DELETE, "StagedForDeletionThreshold", True
+                plan.reason = f"{plan.reason} Staged: waiting for an administrator to allow deletes."
+                self.outcome.staged += 1
+        if stage_deletes and deletes and not self.outcome.staged_reason:
+            self.outcome.staged_reason = (
+                f"This cycle would delete {len(deletes)} Dropbox groups, more than the accidental-deletion threshold "
+                f"of {self.config.deletion_threshold}. Nothing was deleted. Review the staged actions in the "
+                "provisioning logs, then select Allow deletes to run them."
+            )
+        return plans
 
     def _execute(self, plans: list[Plan], phase: str) -> None:
         store = self.store

@@ -150,11 +150,13 @@ def plan_user(
             plan.reason = "The user is in scope and has no Dropbox account."
             plan.changes = [(name, None, value) for name, value in mapped.values.items() if value is not None]
             return plan
+        changes = member_changes(mapped.values, target)
         if protected:
-            plan.action, plan.code, plan.log = Action.OTHER, "ProtectedAdmin", plan.newly_linked
+            wanted = bool(changes) or not wanted_active
+            plan.action = Action.SKIP if wanted else Action.OTHER
+            plan.code, plan.log = "ProtectedAdmin", wanted or plan.newly_linked
             plan.reason = "The member is the team admin who authorized the portal; it is linked but never changed."
             return plan
-        changes = member_changes(mapped.values, target)
         if wanted_active and target.status == "suspended":
             if not rules.allow_update:
                 plan.action, plan.code = Action.SKIP, "UpdateDisabled"
@@ -163,9 +165,9 @@ def plan_user(
             plan.action, plan.changes, plan.values = Action.ENABLE, changes, mapped.values
             plan.reason = "The user is in scope and enabled again: the Dropbox member is restored."
             return plan
-        if not wanted_active and target.status in ("active", "invited"):
+        if not wanted_active:
             return _deprovision(plan, config, target, link, "SourceDisabled",
-                                "The user is disabled in Microsoft Entra ID.", now=now, disable_only=True)
+                                "The user is disabled in Microsoft Entra ID.", now=now)
         if changes and rules.allow_update:
             plan.action, plan.changes, plan.values = Action.UPDATE, changes, mapped.values
             plan.reason = "Attributes changed in Microsoft Entra ID."
@@ -206,7 +208,7 @@ def plan_user(
 
 
 def _deprovision(plan: Plan, config: EngineConfig, target: Member, link: LinkInfo | None, code: str, reason: str,
-                 *, now: datetime, hard_deleted: bool = False, disable_only: bool = False) -> Plan:
+                 *, now: datetime, hard_deleted: bool = False) -> Plan:
     """Disable (suspend), or Delete (remove) when the source is gone for good or the grace period is over."""
     rules = config.users
     plan.code, plan.reason = code, reason
@@ -214,7 +216,7 @@ def _deprovision(plan: Plan, config: EngineConfig, target: Member, link: LinkInf
     disabled_since = link.disabled_at if link else None
     grace_over = grace is not None and (grace == 0 or (disabled_since is not None
                                                        and now - disabled_since >= timedelta(days=grace)))
-    want_delete = rules.allow_delete and not disable_only and (hard_deleted or grace_over)
+    want_delete = rules.allow_delete and (hard_deleted or grace_over)
     if target.status == "invited":
         if config.remove_invited_members and rules.allow_delete:
             plan.action, plan.remove_instead = Action.DELETE, True

@@ -137,43 +137,43 @@ def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiat
         cycle.graph_calls = source.stats.requests
         cycle.rate_limit_waited_seconds = target.stats.waited_seconds + source.stats.waited_seconds
     except StopRequested:
-        _finish(cycle, store, CycleStatus.STOPPED, "Provisioning was stopped by an administrator.")
         ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.IDLE, stop_requested=False)
+        _finish(cycle, store, CycleStatus.STOPPED, "Provisioning was stopped by an administrator.")
         return RunResult(True, cycle, "Stopped.")
     except LeaseLost:
         _finish(cycle, store, CycleStatus.INTERRUPTED, "Another run took over this job.")
         return RunResult(True, cycle, "Lease lost.")
     except CredentialsError as exc:
-        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         _quarantine(job, exc.code, f"{exc.message} {exc.recommendation}".strip(), reason_key="credentials",
                     subject="Provisioning is quarantined: the credentials were rejected")
+        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         return RunResult(True, cycle, exc.message)
     except ConfigurationError as exc:
-        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         _quarantine(job, exc.code, f"{exc.message} {exc.recommendation}".strip(), reason_key="configuration",
                     subject="Provisioning is quarantined: a configuration problem")
+        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         return RunResult(True, cycle, exc.message)
     except TransientError as exc:
         # Nothing destructive was done on a partial read; try again soon rather than in a full interval.
-        _finish(cycle, store, CycleStatus.FAILED, f"{exc.message} The next cycle will try again.")
         _schedule(job, minutes=min(job.interval_minutes, 5), state=JobState.IDLE)
         notify(job, "cycle-failure", "A provisioning cycle failed", exc.message)
+        _finish(cycle, store, CycleStatus.FAILED, f"{exc.message} The next cycle will try again.")
         return RunResult(True, cycle, exc.message)
     except ConnectorError as exc:
-        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         _schedule(job, minutes=job.interval_minutes, state=JobState.IDLE)
         notify(job, "cycle-failure", "A provisioning cycle failed", exc.message)
+        _finish(cycle, store, CycleStatus.FAILED, exc.message)
         return RunResult(True, cycle, exc.message)
     except Exception as exc:
         log.exception("Provisioning cycle %s failed", cycle.cycle_id)
-        _finish(cycle, store, CycleStatus.FAILED, f"Unexpected error: {exc.__class__.__name__}: {exc}")
         _schedule(job, minutes=job.interval_minutes, state=JobState.IDLE)
         notify(job, "cycle-failure", "A provisioning cycle failed", f"Unexpected error: {exc}")
+        _finish(cycle, store, CycleStatus.FAILED, f"Unexpected error: {exc.__class__.__name__}: {exc}")
         return RunResult(True, cycle, str(exc))
 
     if outcome.stopped:
-        _finish(cycle, store, CycleStatus.STOPPED, "Provisioning was stopped by an administrator.")
         ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.IDLE, stop_requested=False)
+        _finish(cycle, store, CycleStatus.STOPPED, "Provisioning was stopped by an administrator.")
         return RunResult(True, cycle, "Stopped.")
     return _settle(job, cycle, store, outcome, fingerprint)
 
@@ -182,19 +182,20 @@ def _settle(job: ProvisioningJob, cycle: SyncCycle, store: Store, outcome: Outco
     store.save_delta_links(outcome.user_delta_link, outcome.group_delta_link, fingerprint)
     ProvisioningJob.objects.filter(pk=job.pk).update(full_cycle_requested=False, allow_deletes_once=False)
     if outcome.staged:
-        _finish(cycle, store, CycleStatus.STAGED, outcome.staged_reason)
+        # The staged actions are planned again, in full, by the cycle that runs them.
+        ProvisioningJob.objects.filter(pk=job.pk).update(full_cycle_requested=True)
         _quarantine(job, "StagedDeletions", outcome.staged_reason, reason_key="staged",
                     subject="Provisioning stopped deletions for your review", staged_cycle=cycle)
+        _finish(cycle, store, CycleStatus.STAGED, outcome.staged_reason)
         return RunResult(True, cycle, outcome.staged_reason)
     if outcome.should_quarantine_for_failures:
         reason = (f"{outcome.write_failures} of {outcome.writes} writes to Dropbox failed in the last cycle "
                   f"(over 40%). Most common error: {outcome.top_error}")
-        _finish(cycle, store, CycleStatus.COMPLETED_WITH_FAILURES, reason)
         _quarantine(job, "HighFailureRate", reason, reason_key="failures",
                     subject="Provisioning is quarantined: too many failures")
+        _finish(cycle, store, CycleStatus.COMPLETED_WITH_FAILURES, reason)
         return RunResult(True, cycle, reason)
     status = CycleStatus.COMPLETED_WITH_FAILURES if outcome.write_failures else CycleStatus.SUCCEEDED
-    _finish(cycle, store, status, outcome.top_error if outcome.write_failures else "")
     if outcome.write_failures:
         notify(job, "cycle-failure", "A provisioning cycle completed with failures",
                f"{outcome.write_failures} of {outcome.writes} writes failed. Most common error: {outcome.top_error}")
@@ -203,10 +204,13 @@ def _settle(job: ProvisioningJob, cycle: SyncCycle, store: Store, outcome: Outco
         state=JobState.IDLE, quarantine_reason="", quarantine_code="", quarantined_at=None, quarantine_level=0,
         staged_cycle=None, next_run_at=timezone.now() + timedelta(minutes=job.interval_minutes),
     )
+    _finish(cycle, store, status, outcome.top_error if outcome.write_failures else "")
     return RunResult(True, cycle, "Completed.")
 
 
 def _finish(cycle: SyncCycle, store: Store, status: str, error: str = "") -> None:
+    """Mark the cycle finished: always the last write of a run, so whoever sees a finished
+    cycle also sees the job's state, quarantine and notifications settled."""
     cycle.status = status
     cycle.error = error
     cycle.finished_at = timezone.now()
@@ -256,7 +260,7 @@ def restart(job: ProvisioningJob) -> None:
 def allow_deletes(job: ProvisioningJob) -> None:
     """Let the next cycle run the staged disables and deletes, once."""
     ProvisioningJob.objects.filter(pk=job.pk).update(
-        allow_deletes_once=True, quarantine_reason="", quarantine_code="", quarantined_at=None,
+        allow_deletes_once=True, full_cycle_requested=True, quarantine_reason="", quarantine_code="", quarantined_at=None,
         quarantine_level=0, staged_cycle=None, state=JobState.IDLE, next_run_at=timezone.now(),
     )
 
