@@ -63,8 +63,12 @@ def _read_user(user_id: str, names: set[str]) -> tuple[dict | None, list[str], s
     return user_source_attributes(user), warnings, ""
 
 
-def try_expression(expression: str, user_id: str = "") -> dict:
-    """Everything the builder shows for an expression and (optionally) a user."""
+def try_expression(expression: str, user_id: str = "", object_type: str = ObjectType.USER) -> dict:
+    """Everything the builder shows for an expression and (optionally) a user.
+
+    ``object_type`` says whose attribute names the expression should use; a
+    group mapping's expression is checked, not evaluated (users are what the
+    builder reads)."""
     result: dict = {"expression": expression, "user_id": user_id, "warnings": []}
     if not expression.strip():
         result["empty"] = True
@@ -75,8 +79,8 @@ def try_expression(expression: str, user_id: str = "") -> dict:
         result["parse_error"] = error
         return result
     names = referenced_attributes(tree)
-    result["warnings"] = attribute_warnings(names, ObjectType.USER)
-    if not user_id:
+    result["warnings"] = attribute_warnings(names, object_type)
+    if not user_id or object_type != ObjectType.USER:
         return result
     if not OBJECT_ID.match(user_id):
         result["fetch_error"] = "Pick a user from the search results."
@@ -128,7 +132,10 @@ def builder(request: HttpRequest, app_id: UUID) -> HttpResponse:
 def evaluate(request: HttpRequest, app_id: UUID) -> HttpResponse:
     """The result panel alone, for live use."""
     application = get_application_for_reader(request, app_id)
-    result = try_expression(request.GET.get("expression", ""), request.GET.get("user", "").strip())
+    object_type = request.GET.get("object_type", ObjectType.USER)
+    if object_type not in ObjectType.values:
+        object_type = ObjectType.USER
+    result = try_expression(request.GET.get("expression", ""), request.GET.get("user", "").strip(), object_type)
     return render(request, "portal/mappings/_builder_result.html",
                   {"application": application, "result": result, "check": request.GET.get("check") == "1"})
 

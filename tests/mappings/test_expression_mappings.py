@@ -86,3 +86,19 @@ def test_the_warning_is_shown_with_a_refusal_too(alice_client, users_mapping):
     html = text(response)
     assert 'id="attribute-warnings"' in html and "did you mean &quot;surname&quot;?" in html
     assert "givenName takes at most 50 characters; this default has 51." in html
+
+
+def test_a_group_expression_is_checked_against_group_attributes(alice_client, groups_mapping):
+    from django.urls import reverse
+
+    mapping = attribute(groups_mapping, "groupName")
+    response = save_expression(alice_client, mapping, 'Append("DBX-", [displayName])')
+    assert response.status_code == 302
+    assert "not one of the standard attributes" not in text(alice_client.get(response["Location"]))
+    edit = text(alice_client.get(edit_url(mapping)))
+    assert 'id="open-builder"' not in edit  # the builder reads users
+    check = reverse("portal:expression_evaluate", args=[groups_mapping.job.application_id])
+    html = text(alice_client.get(check, {"expression": "[description]", "object_type": "group", "check": "1"}))
+    assert "The expression is valid." in html and "not one of the standard attributes" not in html
+    html = text(alice_client.get(check, {"expression": "[givenName]", "object_type": "group", "check": "1"}))
+    assert "&quot;givenName&quot; is not one of the standard attributes of Entra ID groups" in html

@@ -51,7 +51,9 @@
     showFields();
 
     var checkExpression = debounce(function () {
-      fetchInto(check.getAttribute("data-check-url"), { expression: expression.value, check: "1" }, check);
+      fetchInto(check.getAttribute("data-check-url"), {
+        expression: expression.value, check: "1", object_type: check.getAttribute("data-object-type")
+      }, check);
     }, 350);
     expression.addEventListener("input", function () {
       // The refusal shown with the page was for the text as it was posted.
@@ -59,7 +61,7 @@
         .forEach(function (stale) { stale.remove(); });
       checkExpression();
     });
-    builderLink.addEventListener("click", function () {
+    if (builderLink) builderLink.addEventListener("click", function () {
       var address = new URL(builderLink.getAttribute("data-builder-base"), window.location.href);
       address.searchParams.set("expression", expression.value);
       address.searchParams.set("return", builderLink.getAttribute("data-return"));
