@@ -152,3 +152,25 @@ def test_a_reader_sees_the_mappings_without_save_controls(page, bob, automatic, 
     assert page.locator("#id_source_attribute").is_disabled()
     page.goto(f"/applications/{application.pk}/provisioning/mappings/user/scoping-filters/")
     assert page.locator("#save").count() == 0 and page.locator("#add-filter").count() == 0
+
+
+def test_restore_default_mappings_asks_first(page, alice, automatic):
+    application = automatic
+    mapping = users_mapping(application)
+    mapping.attributes.filter(target_attribute="surname").delete()
+    sign_in(page, alice)
+    page.goto(f"/applications/{application.pk}/provisioning/mappings/user/")
+    page.wait_for_load_state()
+    page.click("#restore-defaults")
+    dialog = page.locator("#restore-dialog")
+    assert dialog.is_visible()
+    assert "replaces the current attribute mappings of users" in dialog.inner_text()
+    dialog.locator("[data-close]").click()
+    assert dialog.is_hidden()
+    assert not mapping.attributes.filter(target_attribute="surname").exists()
+
+    page.click("#restore-defaults")
+    page.click("#confirm-restore")
+    page.wait_for_load_state()
+    assert "The default attribute mappings of users were restored." in page.locator(".messages").inner_text()
+    assert page.locator("[data-target=surname]").count() == 1
