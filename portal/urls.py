@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import applications, assignments, audit, blade, gallery, provisioning, status, users
+from .views import applications, assignments, audit, blade, gallery, logs, provisioning, status, users
 from .views import expressions, mappings
 
 app_name = "portal"
@@ -40,7 +40,10 @@ portal_patterns = [
          name="expression_users"),
     path("applications/oauth/dropbox/callback/", provisioning.dropbox_callback, name="dropbox_callback"),
     path("applications/<uuid:app_id>/provision-on-demand/", blade.provision_on_demand, name="on_demand"),
-    path("applications/<uuid:app_id>/provisioning-logs/", blade.provisioning_logs, name="provisioning_logs"),
+    path("applications/<uuid:app_id>/provisioning-logs/", logs.provisioning_logs, name="provisioning_logs"),
+    path("applications/<uuid:app_id>/provisioning-logs/download/", logs.download, name="provisioning_logs_download"),
+    path("applications/<uuid:app_id>/provisioning-logs/<int:log_id>/", logs.provisioning_log_detail,
+         name="provisioning_log_detail"),
     path("applications/<uuid:app_id>/audit-logs/", audit.application_audit_logs, name="app_audit_logs"),
     path("audit-logs/", audit.audit_logs, name="audit_logs"),
     path("portal-users/", users.portal_users, name="portal_users"),

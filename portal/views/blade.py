@@ -25,7 +25,3 @@ def overview(request: HttpRequest, app_id: UUID) -> HttpResponse:
 def provision_on_demand(request: HttpRequest, app_id: UUID) -> HttpResponse:
     return _page(request, app_id, "portal/blade/on_demand.html", "on_demand")
 
-
-@require_safe
-def provisioning_logs(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _page(request, app_id, "portal/blade/provisioning_logs.html", "provisioning_logs")
