@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Application, AuditEvent, ServiceHeartbeat
+from .models import Application, AuditEvent, ProvisioningLog, ServiceHeartbeat
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,3 +35,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
 @admin.register(ServiceHeartbeat)
 class ServiceHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "last_seen", "hostname"]
+
+
+@admin.register(ProvisioningLog)
+class ProvisioningLogAdmin(ReadOnlyAdmin):
+    """What the engine did, row by row. Search starts with a name, UPN or email
+    (the prefix indexes answer it) or is exactly an object id or change id."""
+
+    list_display = ["activity_time", "source_display_name", "source_upn", "object_type", "action", "status",
+                    "error_code", "job"]
+    list_filter = ["status", "action", "object_type", ("activity_time", admin.DateFieldListFilter)]
+    search_fields = ["^source_display_name", "^source_upn", "^target_email", "=source_id", "=target_id",
+                     "=change_id"]
+    list_select_related = ["job"]
+    ordering = ["-activity_time", "-id"]
+    # The table holds millions of rows: no COUNT(*) of all of them under the results.
+    show_full_result_count = False
+    readonly_fields = [field.name for field in ProvisioningLog._meta.fields]
