@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -110,32 +111,76 @@ class AddApplicationForm(PortalForm):
 
 
 class ProvisioningForm(forms.ModelForm):
-    """The Provisioning page's settings: mode, notification email, and the
-    Settings section. Saved as a whole by "Save"."""
+    """The Provisioning page: mode, notification email and the Settings section.
+    Saved as a whole by "Save"; turning the status On starts the initial cycle."""
+
+    transfer_files_to_email = forms.EmailField(
+        required=False, label="Transfer the files of removed members to",
+        help_text="The email of a Dropbox team admin; leave empty to delete their files with the account.",
+    )
+    enabled = forms.TypedChoiceField(
+        choices=[("True", "On"), ("False", "Off")], coerce=lambda value: value == "True",
+        widget=forms.RadioSelect, label="Provisioning Status", initial="False",
+    )
+    delete_after_days = forms.IntegerField(
+        required=False, min_value=0, max_value=3650, label="Remove suspended members after (days)",
+        help_text="0 removes at once; leave empty to keep suspended members forever.",
+    )
 
     class Meta:
         from provisioning.models import ProvisioningJob
 
         model = ProvisioningJob
-        fields = ["mode", "notification_email", "notify_on_failure"]
+        fields = [
+            "mode", "notification_email", "notify_on_failure", "scope", "prevent_accidental_deletion",
+            "deletion_threshold", "interval_minutes", "wipe_devices_on_disable", "delete_after_days",
+            "transfer_files_to_email", "remove_invited_members", "expand_nested_groups", "enabled",
+        ]
         labels = {
             "mode": "Provisioning Mode",
             "notification_email": "Notification Email",
             "notify_on_failure": "Send an email notification when a failure occurs",
+            "scope": "Scope",
+            "prevent_accidental_deletion": "Prevent accidental deletion",
+            "deletion_threshold": "Accidental deletion threshold",
+            "interval_minutes": "Provisioning interval (minutes)",
+            "wipe_devices_on_disable": "Wipe data from the devices of suspended members",
+            "remove_invited_members": "Remove invited members who are deprovisioned before they join",
+            "expand_nested_groups": "Include members of nested groups",
+            "enabled": "Provisioning Status",
         }
-        widgets = {"mode": forms.Select}
+        help_texts = {
+            "deletion_threshold": "A cycle that would suspend or remove more members than this stops and waits "
+                                  "for your review.",
+            "interval_minutes": "How often incremental cycles run: from 1 minute to 1 day.",
+            "remove_invited_members": "Dropbox cannot suspend a member who has not accepted its invitation.",
+            "expand_nested_groups": "Users in groups nested in an assigned group are provisioned too.",
+        }
+        widgets = {"mode": forms.Select, "scope": forms.Select}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.fields["deletion_threshold"].min_value = 1
+        self.fields["deletion_threshold"].validators.append(MinValueValidator(1))
+        self.fields["interval_minutes"].validators += [MinValueValidator(1), MaxValueValidator(1440)]
+        self.transfer_member = None
 
     def clean_notification_email(self):
         return self.cleaned_data["notification_email"].strip().lower()
+
+    def clean_transfer_files_to_email(self):
+        return self.cleaned_data["transfer_files_to_email"].strip().lower()
 
     def clean(self):
         data = super().clean()
         if data.get("notify_on_failure") and not data.get("notification_email") and "notification_email" not in self.errors:
             self.add_error("notification_email", "Enter the email address that should receive failure notifications.")
+        if data.get("enabled") is True:
+            if data.get("mode") != "automatic":
+                self.add_error("enabled", "Set Provisioning Mode to Automatic to turn provisioning On.")
+            elif not self.instance.is_authorized:
+                self.add_error("enabled", "Authorize the portal against Dropbox before turning provisioning On.")
         return data
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,11 +21,18 @@ from provisioning.connectors.dropbox import authorize_flow
 from provisioning.connectors.errors import ConnectorError, dropbox_error
 from provisioning.connectors.routing import build_routes, rewrite_url
 from provisioning.constants import AuditActivity, AuditResult
-from provisioning.credentials import connector_for_token, describe_team, test_connection
+from provisioning.credentials import connector_for_token, describe_team, target_connector, test_connection
+from provisioning.engine.runner import request_stop
+from provisioning.tasks import enqueue_run
 from provisioning.models import Application, ProvisioningJob
 
 from ..forms import ProvisioningForm
-from ..permissions import administrator_required, get_application_for_administrator, get_application_for_reader
+from ..permissions import (
+    administrator_required,
+    get_application_for_administrator,
+    get_application_for_reader,
+    is_administrator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,15 @@ def settings_snapshot(job: ProvisioningJob) -> dict:
         "mode": job.get_mode_display(),
         "notification_email": job.notification_email,
         "notify_on_failure": job.notify_on_failure,
+        "scope": job.get_scope_display(),
+        "prevent_accidental_deletion": job.prevent_accidental_deletion,
+        "deletion_threshold": job.deletion_threshold,
+        "interval_minutes": job.interval_minutes,
+        "wipe_devices_on_disable": job.wipe_devices_on_disable,
+        "delete_after_days": job.delete_after_days,
+        "transfer_files_to": job.transfer_files_to_email,
+        "remove_invited_members": job.remove_invited_members,
+        "expand_nested_groups": job.expand_nested_groups,
         "dropbox_refresh_token": job.dropbox_refresh_token or "",
         "dropbox_admin_email": job.dropbox_admin_email,
         "dropbox_team_name": job.dropbox_team_name,
@@ -46,6 +63,9 @@ def settings_snapshot(job: ProvisioningJob) -> dict:
 
 def _render(request: HttpRequest, application: Application, form: ProvisioningForm, status: int = 200):
     job = application.job
+    if not is_administrator(request.user):
+        for field in form.fields.values():
+            field.disabled = True
     return render(
         request, "portal/blade/provisioning.html",
         {"application": application, "job": job, "form": form, "section": "provisioning"}, status=status,
@@ -63,16 +83,37 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
     """Save the page; "Authorize" and "Test Connection" save first, then act."""
     application = get_application_for_administrator(request, app_id)
     job = application.job
-    before = settings_snapshot(job)
+    before, was_enabled = settings_snapshot(job), job.enabled
     form = ProvisioningForm(request.POST, instance=job)
+    if form.is_valid():
+        _resolve_transfer_admin(form, job, previous_email=before["transfer_files_to"])
     if not form.is_valid():
         messages.error(request, "The settings were not saved: correct the fields marked below.")
         return _render(request, application, form, status=400)
-    job = form.save()
-    after = settings_snapshot(job)
-    if after != before:
-        audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application, application=application,
-                     before=before, after=after)
+    with transaction.atomic():
+        job = form.save(commit=False)
+        if form.transfer_member is not None:
+            job.transfer_files_to = form.transfer_member.team_member_id
+        elif not job.transfer_files_to_email:
+            job.transfer_files_to = ""
+        if job.enabled and not was_enabled:
+            job.next_run_at, job.stop_requested = timezone.now(), False
+        job.save()
+        after = settings_snapshot(job)
+        if {k: v for k, v in after.items()} != before:
+            audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application,
+                         application=application, before=before, after=after)
+        if job.enabled and not was_enabled:
+            audit.record(AuditActivity.START, request=request, target=application, application=application,
+                         before={"status": "Off"}, after={"status": "On"})
+            enqueue_run(job, initiated_by=request.user.email)
+            messages.success(request, "Provisioning is On: the initial cycle is starting.")
+        elif was_enabled and not job.enabled:
+            audit.record(AuditActivity.STOP, request=request, target=application, application=application,
+                         before={"status": "On"}, after={"status": "Off"})
+            request_stop(job)
+            messages.success(request, "Provisioning is Off. A running cycle stops after its current batch; "
+                                      "everything provisioned so far is kept.")
     action = request.POST.get("action", "save")
     if action == "authorize":
         return _start_authorization(request, application)
@@ -83,8 +124,30 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
         else:
             messages.error(request, f"Test Connection failed: {result.message} {result.recommendation}".strip())
         return redirect("portal:provisioning", application.id)
-    messages.success(request, "Your changes were saved.")
+    if job.enabled == was_enabled:
+        messages.success(request, "Your changes were saved.")
     return redirect("portal:provisioning", application.id)
+
+
+def _resolve_transfer_admin(form: ProvisioningForm, job: ProvisioningJob, previous_email: str) -> None:
+    """The admin who receives removed members' files must be a Dropbox team admin: look it up."""
+    email = form.cleaned_data.get("transfer_files_to_email")
+    if not email or (email == previous_email and job.transfer_files_to):
+        return
+    if not job.is_authorized:
+        form.add_error("transfer_files_to_email", "Authorize the portal against Dropbox first.")
+        return
+    try:
+        member = target_connector(job, max_rate_limit_waits=2, max_wait=10).get_member("email", email)
+    except ConnectorError as exc:
+        form.add_error("transfer_files_to_email", f"Dropbox could not be asked: {exc.message}")
+        return
+    if member is None or member.status == "removed":
+        form.add_error("transfer_files_to_email", "No member of the Dropbox team has this email.")
+    elif not member.is_team_admin:
+        form.add_error("transfer_files_to_email", "This member is not a Dropbox team admin.")
+    else:
+        form.transfer_member = member
 
 
 def _redirect_uri(request: HttpRequest) -> str:

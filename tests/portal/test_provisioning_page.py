@@ -27,8 +27,25 @@ def admin_client(alice):
     return client
 
 
+def form_data(job) -> dict:
+    """What the browser posts: every field of the page as it stands."""
+    from portal.forms import ProvisioningForm
+
+    form = ProvisioningForm(instance=job)
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if isinstance(value, bool) and name != "enabled":
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = str(value)
+    return data
+
+
 def save(client, application, **data):
-    fields = {"mode": "automatic", "notification_email": "", "action": "save"}
+    job = ProvisioningJob.objects.get(application=application)
+    fields = {**form_data(job), "mode": "automatic", "action": "save"}
     fields.update(data)
     if fields.get("notify_on_failure") is False:
         fields.pop("notify_on_failure")
