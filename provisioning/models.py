@@ -450,3 +450,24 @@ class PreviewAction(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["preview", "action"], name="preview_action")]
+
+
+class OnDemandRun(models.Model):
+    """Provision on demand: one user (or a small group) run through the engine now,
+    with its steps recorded as they complete so the page can show them live."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="on_demand_runs")
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    source_id = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=300, blank=True)
+    requested_by = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=12, default="running")  # running | done | failed
+    #: [{"identity": ..., "name": ..., "status": ..., "description": ..., "details": {...}}]
+    steps = models.JSONField(default=list, blank=True)
+    log_ids = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -52,6 +52,13 @@ def preview_job(preview_id: int) -> None:
     preview(preview_id)
 
 
+@shared_task(name="provisioning.tasks.provision_on_demand", ignore_result=True)
+def provision_on_demand(run_id: int) -> None:
+    from .engine.ondemand import run
+
+    run(run_id)
+
+
 @shared_task(name="provisioning.tasks.purge_old_logs", ignore_result=True)
 def purge_old_logs() -> int:
     """Delete provisioning log rows older than the retention period, in chunks."""

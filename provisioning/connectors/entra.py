@@ -235,6 +235,11 @@ class EntraConnector:
     def get_user(self, user_id: str, select: Iterable[str] = ()) -> dict:
         return self.get_json(f"users/{quote(user_id)}", params={"$select": self._select(USER_BASE_SELECT, select)})
 
+    def iter_member_of(self, user_id: str, *, transitive: bool = False) -> Iterator[dict]:
+        """The groups (and other directory objects) a user is a member of."""
+        relation = "transitiveMemberOf" if transitive else "memberOf"
+        return self.iter_collection(f"users/{quote(user_id)}/{relation}", params={"$select": "id,displayName"})
+
     def iter_groups(self, select: Iterable[str] = ()) -> Iterator[dict]:
         params = {"$select": self._select(GROUP_BASE_SELECT, select), "$top": PAGE_SIZE}
         return self.iter_collection("groups", params=params)

@@ -397,21 +397,18 @@ class Cycle:
         config = self.config
         display = (user or {}).get("displayName") or (link.display_name if link else "") or uid
         upn = (user or {}).get("userPrincipalName") or (link.user_principal_name if link else "")
-        steps = []
+        steps = [import_step(uid, user, upn, hard_deleted)]
         if user is None:
             what = "permanently deleted" if hard_deleted else "deleted (in the recycle bin)"
-            steps.append(step("Import user", "Success", f"The user {upn or uid} was {what} in Microsoft Entra ID."))
             decision = Decision(False, "SourceDeleted" if hard_deleted else "SourceSoftDeleted",
                                 f"The user was {what}.")
             mapped = None
             attributes = {}
         else:
             attributes = user_source_attributes(user)
-            steps.append(step("Import user", "Success", f"Retrieved {upn or uid} from Microsoft Entra ID.",
-                              accountEnabled=user.get("accountEnabled")))
             decision = user_decision(config, attributes, assignments, groups)
             mapped = map_object(config.users, attributes, creating=True, now=self.now) if decision.in_scope else None
-        steps.append(step("Determine if user is in scope", decision.step_status, decision.reason))
+        steps.append(scope_step(decision))
 
         target, matched_by = self._match(link, mapped.values if mapped else {}, index)
         if target is not None and mapped is not None and mapped.ok:
@@ -612,6 +609,18 @@ class Cycle:
         store.flush(force=True)
         if store.stop_requested():
             self.outcome.stopped = True
+
+
+def import_step(uid: str, user: dict | None, upn: str, hard_deleted: bool) -> dict:
+    if user is None:
+        what = "permanently deleted" if hard_deleted else "deleted (in the recycle bin)"
+        return step("Import user", "Success", f"The user {upn or uid} was {what} in Microsoft Entra ID.")
+    return step("Import user", "Success", f"Retrieved {upn or uid} from Microsoft Entra ID.",
+                accountEnabled=user.get("accountEnabled"), department=user.get("department"))
+
+
+def scope_step(decision: Decision) -> dict:
+    return step("Determine if user is in scope", decision.step_status, decision.reason)
 
 
 def _groups_of_rows(rows: list[dict]) -> set[str]:
