@@ -199,3 +199,13 @@ class AssignForm(PortalForm):
         if role not in {r["id"] for r in self.roles}:
             raise forms.ValidationError("Choose one of the application's roles.")
         return role
+
+
+class RenameForm(PortalForm):
+    display_name = forms.CharField(max_length=120, label="Name")
+
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the application a name.")
+        return name

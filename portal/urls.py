@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import applications, assignments, audit, blade, gallery, logs, provisioning, status, users
-from .views import expressions, mappings
+from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
+from .views import expressions, mappings, ondemand, overview
 
 app_name = "portal"
 
@@ -11,7 +11,15 @@ portal_patterns = [
     path("enterprise-applications/", applications.all_applications, name="applications"),
     path("enterprise-applications/gallery/", gallery.browse, name="gallery"),
     path("enterprise-applications/gallery/add/", gallery.add, name="gallery_add"),
-    path("applications/<uuid:app_id>/", blade.overview, name="overview"),
+    path("applications/<uuid:app_id>/", overview.overview, name="overview"),
+    path("applications/<uuid:app_id>/cycle-status/", overview.cycle_status, name="cycle_status"),
+    path("applications/<uuid:app_id>/start/", overview.start, name="start_provisioning"),
+    path("applications/<uuid:app_id>/stop/", overview.stop, name="stop_provisioning"),
+    path("applications/<uuid:app_id>/restart/", overview.restart, name="restart_provisioning"),
+    path("applications/<uuid:app_id>/allow-deletes/", overview.allow_deletes, name="allow_deletes"),
+    path("applications/<uuid:app_id>/rename/", overview.rename, name="rename_application"),
+    path("applications/<uuid:app_id>/preview/", overview.preview_start, name="preview_start"),
+    path("applications/<uuid:app_id>/preview/<int:preview_id>/", overview.preview, name="preview"),
     path("applications/<uuid:app_id>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),
     path("applications/<uuid:app_id>/users-and-groups/add/", assignments.add_assignment, name="add_assignment"),
     path("applications/<uuid:app_id>/users-and-groups/search/", assignments.directory_search, name="directory_search"),
@@ -39,7 +47,10 @@ portal_patterns = [
     path("applications/<uuid:app_id>/provisioning/expression-builder/users/", expressions.search_users,
          name="expression_users"),
     path("applications/oauth/dropbox/callback/", provisioning.dropbox_callback, name="dropbox_callback"),
-    path("applications/<uuid:app_id>/provision-on-demand/", blade.provision_on_demand, name="on_demand"),
+    path("applications/<uuid:app_id>/provision-on-demand/", ondemand.page, name="on_demand"),
+    path("applications/<uuid:app_id>/provision-on-demand/search/", ondemand.search, name="on_demand_search"),
+    path("applications/<uuid:app_id>/provision-on-demand/provision/", ondemand.provision, name="on_demand_provision"),
+    path("applications/<uuid:app_id>/provision-on-demand/<int:run_id>/", ondemand.run_detail, name="on_demand_run"),
     path("applications/<uuid:app_id>/provisioning-logs/", logs.provisioning_logs, name="provisioning_logs"),
     path("applications/<uuid:app_id>/provisioning-logs/download/", logs.download, name="provisioning_logs_download"),
     path("applications/<uuid:app_id>/provisioning-logs/<int:log_id>/", logs.provisioning_log_detail,

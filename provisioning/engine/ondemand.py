@@ -117,7 +117,8 @@ class OnDemand:
             text = f"{plan.action}: {plan.reason}"
         self.report(identity, {"name": "Perform action", "status": status, "description": text,
                                "details": {"action": plan.action,
-                                           "modifiedProperties": [f"{n}: {o!r} -> {v!r}" for n, o, v in plan.changes]}})
+                                           "modifiedProperties": "; ".join(f"{n}: {o or '(empty)'} → {v or '(empty)'}"
+                                                                  for n, o, v in plan.changes)}})
 
     def _in_recycle_bin(self, uid: str) -> bool:
         try:
