@@ -31,7 +31,8 @@ def test_it_shows_every_attribute_mapping_with_its_source_and_matching_precedenc
     assert "Always" in email_row
     assert "Required" in email_row
     active_row = html[html.index('<tr data-target="active">'):]
-    assert "Switch([IsSoftDeleted], , &quot;False&quot;, &quot;True&quot;, &quot;True&quot;, &quot;False&quot;)" in active_row
+    assert ("Switch([IsSoftDeleted], , &quot;False&quot;, &quot;True&quot;, &quot;True&quot;, &quot;False&quot;)"
+            in active_row)
 
 
 def test_it_shows_the_target_object_actions_and_the_enabled_state(alice_client, groups_mapping):

@@ -25,8 +25,8 @@ def rule(object_mapping, target):
 
 def test_the_edit_form_shows_every_field(alice_client, users_mapping):
     html = text(alice_client.get(edit_url(attribute(users_mapping, "givenName"))))
-    for label in ("Mapping type", "Source attribute", "Constant value", "Expression", "Default value if null (optional)",
-                  "Target attribute", "Match objects using this attribute", "Matching precedence",
+    for label in ("Mapping type", "Source attribute", "Constant value", "Expression",
+                  "Default value if null (optional)", "Target attribute", "Match objects using this attribute", "Matching precedence",
                   "Apply this mapping"):
         assert f">{label}</label>" in html, label
     assert '<option value="create">Only during object creation</option>' in html
