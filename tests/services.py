@@ -4,13 +4,19 @@ its provisioning job, as an administrator would set it up."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from kombu import Connection
 
 from emulators.demo import DEMO_DROPBOX_APP_KEY, DROPBOX_FOR_BUSINESS_APP_ID
+from portal.celery import app as celery_app
 from provisioning.connectors import entra
 from provisioning.connectors.dropbox import authorize_flow
 from provisioning.connectors.entra import EntraConnector
+from provisioning.constants import CycleStatus
 from provisioning.credentials import connector_for_token
+from tests.workers import CeleryProcess, child_environment
 
 CALLBACK = "http://127.0.0.1:8000/applications/oauth/dropbox/callback/"
 
@@ -90,3 +96,60 @@ def provisioned_job(application_sp: dict, refresh_token: str, *, enabled: bool =
 @pytest.fixture
 def job(demo_sp, refresh_token):
     return provisioned_job(demo_sp, refresh_token)
+
+
+# ---------------------------------------------------------------------------- a real worker
+def emulator_environment(graph, dbx) -> dict[str, str]:
+    from emulators.demo import DEMO_DROPBOX_APP_KEY
+
+    return {
+        "ENTRA_TENANT_ID": graph.tenant_id, "ENTRA_CLIENT_ID": graph.client_id,
+        "ENTRA_CLIENT_SECRET": graph.client_secret, "ENTRA_LOGIN_URL": graph.url, "GRAPH_URL": graph.url,
+        "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": dbx.app_secret,
+        "DROPBOX_API_URL": dbx.url, "DROPBOX_WEB_URL": dbx.url,
+    }
+
+
+def purge_queue() -> None:
+    with Connection(celery_app.conf.broker_url,
+                    transport_options=celery_app.conf.broker_transport_options or {}) as conn:
+        try:
+            conn.default_channel.queue_purge("celery")
+        except Exception:  # nothing declared yet
+            pass
+
+
+@pytest.fixture(scope="session")
+def worker_environment(django_db_setup, django_db_blocker, graph_emulator, dropbox_emulator):
+    with django_db_blocker.unblock():
+        return child_environment(**emulator_environment(graph_emulator, dropbox_emulator))
+
+
+@pytest.fixture(scope="session")
+def engine_worker(worker_environment):
+    """One Celery worker for the engine tests of the session."""
+    purge_queue()
+    with CeleryProcess("worker", "--pool", "prefork", "--concurrency", "2", env=worker_environment) as worker:
+        yield worker
+
+
+@pytest.fixture
+def run_cycle(engine_worker, services):
+    """run_cycle(job) -> the finished SyncCycle, run by the real worker."""
+
+    from provisioning.models import SyncCycle
+
+    def run(job, *, force_full: bool = False, timeout: float = 120) -> SyncCycle:
+        before = SyncCycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
+        celery_app.send_task("provisioning.tasks.run_job", args=[job.pk], kwargs={"force_full": force_full})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            cycle = SyncCycle.objects.filter(job=job, pk__gt=before).exclude(status=CycleStatus.RUNNING).first()
+            if cycle is not None:
+                job.refresh_from_db()
+                return cycle
+            time.sleep(0.1)
+        raise AssertionError("the cycle did not finish in time:\n" + "".join(engine_worker.output[-60:]))
+
+    return run
+

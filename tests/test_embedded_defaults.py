@@ -18,7 +18,8 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def embedded_env(tmp_path):
     """An environment with none of the server settings: only the defaults apply."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    server_settings = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_FILESYSTEM_DIR", "EMAIL_FILE_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in server_settings}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "portal.settings",

@@ -41,8 +41,10 @@ def _statistics(application: Application) -> dict:
 def _status_context(application: Application) -> dict:
     job = application.job
     cycle = SyncCycle.objects.filter(job=job).first()
-    return {"application": application, "job": job, "cycle": cycle,
-            "running": cycle is not None and cycle.status == CycleStatus.RUNNING}
+    running = cycle is not None and cycle.status == CycleStatus.RUNNING
+    # Keep refreshing while a cycle runs, and while one is due to start any moment.
+    due = job.enabled and (job.next_run_at is None or job.next_run_at <= timezone.now())
+    return {"application": application, "job": job, "cycle": cycle, "running": running, "live": running or due}
 
 
 @require_safe

@@ -1,71 +1,11 @@
 """Engine tests run cycles the way production does: a real Celery worker
-process (on the suite's database and broker) runs ``provisioning.tasks.run_job``
-against the emulators, and the tests look at the Dropbox team and the logs."""
+process (fixtures ``engine_worker`` and ``run_cycle`` in tests/services.py)
+runs ``provisioning.tasks.run_job`` against the emulators, and the tests look
+at the Dropbox team and the logs through the oracles below."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
-from kombu import Connection
-
-from portal.celery import app as celery_app
-from provisioning.constants import CycleStatus, DEFAULT_ACCESS_ROLE_ID
-from provisioning.models import SyncCycle
-from tests.workers import CeleryProcess, child_environment
-
-
-def emulator_environment(graph, dbx) -> dict[str, str]:
-    from emulators.demo import DEMO_DROPBOX_APP_KEY
-
-    return {
-        "ENTRA_TENANT_ID": graph.tenant_id, "ENTRA_CLIENT_ID": graph.client_id,
-        "ENTRA_CLIENT_SECRET": graph.client_secret, "ENTRA_LOGIN_URL": graph.url, "GRAPH_URL": graph.url,
-        "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": dbx.app_secret,
-        "DROPBOX_API_URL": dbx.url, "DROPBOX_WEB_URL": dbx.url,
-    }
-
-
-def purge_queue() -> None:
-    with Connection(celery_app.conf.broker_url,
-                    transport_options=celery_app.conf.broker_transport_options or {}) as conn:
-        try:
-            conn.default_channel.queue_purge("celery")
-        except Exception:  # nothing declared yet
-            pass
-
-
-@pytest.fixture(scope="session")
-def worker_environment(django_db_setup, django_db_blocker, graph_emulator, dropbox_emulator):
-    with django_db_blocker.unblock():
-        return child_environment(**emulator_environment(graph_emulator, dropbox_emulator))
-
-
-@pytest.fixture(scope="session")
-def engine_worker(worker_environment):
-    """One Celery worker for the engine tests of the session."""
-    purge_queue()
-    with CeleryProcess("worker", "--pool", "prefork", "--concurrency", "2", env=worker_environment) as worker:
-        yield worker
-
-
-@pytest.fixture
-def run_cycle(engine_worker, services):
-    """run_cycle(job) -> the finished SyncCycle, run by the real worker."""
-
-    def run(job, *, force_full: bool = False, timeout: float = 120) -> SyncCycle:
-        before = SyncCycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
-        celery_app.send_task("provisioning.tasks.run_job", args=[job.pk], kwargs={"force_full": force_full})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            cycle = SyncCycle.objects.filter(job=job, pk__gt=before).exclude(status=CycleStatus.RUNNING).first()
-            if cycle is not None:
-                job.refresh_from_db()
-                return cycle
-            time.sleep(0.1)
-        raise AssertionError("the cycle did not finish in time:\n" + "".join(engine_worker.output[-60:]))
-
-    return run
+from provisioning.constants import DEFAULT_ACCESS_ROLE_ID
 
 
 # ---------------------------------------------------------------------------- oracles
