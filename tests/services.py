@@ -145,7 +145,8 @@ def run_cycle(engine_worker, services):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             cycle = SyncCycle.objects.filter(job=job, pk__gt=before).exclude(status=CycleStatus.RUNNING).first()
-            if cycle is not None:
+            # The run is over when its cycle is finished and its lease is released.
+            if cycle is not None and not type(job).objects.filter(pk=job.pk).exclude(lease_owner="").exists():
                 job.refresh_from_db()
                 return cycle
             time.sleep(0.1)
