@@ -145,15 +145,14 @@ class Cycle:
         assignments = Assignments.from_rows(assignment_rows)
 
         store.set_phase("Reading users from Microsoft Entra ID")
-        users: dict[str, dict] = {}
-        user_round = self.source.users_delta(select=graph_select(config.users.source_attributes()))
-        for user in user_round:
-            if "@removed" not in user:
-                users[user["id"]] = user
-        self.outcome.user_delta_link = user_round.delta_link
+        # Take the delta links first, then read everything with the biggest pages Graph allows:
+        # a change made during the read is seen again by the next round, never lost.
+        user_select = graph_select(config.users.source_attributes())
+        self.outcome.user_delta_link = self.source.latest_delta_link("users", select=user_select)
+        users: dict[str, dict] = {user["id"]: user for user in self.source.iter_users(select=user_select)}
 
         store.set_phase("Reading groups from Microsoft Entra ID")
-        group_attrs, user_members, group_members = self._read_all_groups()
+        group_attrs, user_members, group_members = self._read_groups(assignments)
         users_of = expand_groups(user_members, group_members, config.expand_nested_groups)
 
         groups_of: dict[str, set[str]] = defaultdict(set)
@@ -199,26 +198,29 @@ class Cycle:
         store.set_phase("Provisioning users")
         return plans, group_work
 
-    def _read_all_groups(self):
-        group_attrs: dict[str, dict] = {}
+    def _read_groups(self, assignments: Assignments):
+        """Every group's attributes, and the members of the groups that matter: the assigned
+        ones (with their nested groups, when those count)."""
+        select = graph_select(self.config.groups.source_attributes())
+        self.outcome.group_delta_link = self.source.latest_delta_link("groups", select=select)
+        group_attrs = {group["id"]: group for group in self.source.iter_groups(select=select)}
+        user_members, group_members = self._read_members(set(assignments.groups) & set(group_attrs))
+        return group_attrs, user_members, group_members
+
+    def _read_members(self, group_ids: set[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Direct members of groups, 20 groups per $batch; nested groups are followed when they count."""
         user_members: dict[str, set[str]] = defaultdict(set)
         group_members: dict[str, set[str]] = defaultdict(set)
-        group_round = self.source.groups_delta(select=graph_select(self.config.groups.source_attributes()))
-        for group in group_round:
-            gid = group["id"]
-            if "@removed" in group:
-                continue
-            # A big group repeats across pages: merge its attributes and members.
-            attrs = group_attrs.setdefault(gid, {})
-            attrs.update({k: v for k, v in group.items() if k != "members@delta"})
-            for member in group.get("members@delta", []):
-                table = group_members if member.get("@odata.type", "").endswith("group") else user_members
-                if "@removed" in member:
-                    table[gid].discard(member["id"])
-                else:
-                    table[gid].add(member["id"])
-        self.outcome.group_delta_link = group_round.delta_link
-        return group_attrs, user_members, group_members
+        pending, seen = set(group_ids), set()
+        while pending:
+            seen |= pending
+            for gid, member in self.source.iter_members_of_groups(sorted(pending)):
+                is_group = member.get("@odata.type", "").endswith("group")
+                (group_members if is_group else user_members)[gid].add(member["id"])
+                user_members.setdefault(gid, set())
+            nested = {child for gid in pending for child in group_members.get(gid, ())}
+            pending = (nested - seen) if self.config.expand_nested_groups else set()
+        return user_members, group_members
 
     def _soft_deleted_ids(self) -> set[str]:
         """Users in the tenant's recycle bin (read once, only when a linked user is missing)."""
@@ -235,7 +237,8 @@ class Cycle:
         store.set_phase("Reading assignments from Microsoft Entra ID")
         assignment_rows = list(self.source.iter_assignments(config.service_principal_id))
         assignments = Assignments.from_rows(assignment_rows)
-        previous = Assignments.from_rows(store.assignments()).fingerprint()
+        previous_rows = store.assignments()
+        previous = Assignments.from_rows(previous_rows).fingerprint()
         current = assignments.fingerprint()
         changed_principals = {pid for pid in set(previous) | set(current) if previous.get(pid) != current.get(pid)}
 
@@ -272,12 +275,21 @@ class Cycle:
                     added.append((gid, member["id"], kind))
         self.outcome.group_delta_link = group_round.delta_link
 
+        # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
+        # the members of a group just assigned, or just nested, are read now.
+        to_read = set(assignments.groups) - _groups_of_rows(previous_rows)
+        if config.expand_nested_groups:
+            to_read |= {mid for _, mid, kind in added if kind == "group"}
+        fresh_users, fresh_groups = self._read_members(to_read) if to_read else ({}, {})
+        if to_read and not self.dry_run:
+            store.replace_group_memberships(set(fresh_users) | set(fresh_groups) | to_read, fresh_users, fresh_groups)
+
         # Users the changes touch.
         affected: set[str] = set(changed_users) | set(removed_users)
         membership_groups = {gid for gid, _, _ in added} | {gid for gid, _ in removed} | removed_groups
         affected |= {mid for _, mid, kind in added if kind == "user"} | {mid for _, mid in removed}
         changed_group_assignments = {pid for pid in changed_principals if pid in assignments.groups or
-                                     pid in _groups_of_rows(store.assignments())}
+                                     pid in _groups_of_rows(previous_rows)}
         affected |= {pid for pid in changed_principals if pid not in changed_group_assignments}
         if config.expand_nested_groups and (membership_groups or changed_group_assignments):
             before_users, before_groups = store.all_memberships()
@@ -289,6 +301,8 @@ class Cycle:
             store.replace_assignments(assignment_rows)
         if before is not None:
             after_users, after_groups = store.all_memberships() if not self.dry_run else (before_users, before_groups)
+            after_users = {**after_users, **fresh_users}
+            after_groups = {**after_groups, **fresh_groups}
             after = expand_groups(after_users, after_groups, True)
             for gid in set(assignments.groups) | changed_group_assignments:
                 affected |= before.get(gid, set()) ^ after.get(gid, set())
@@ -298,8 +312,13 @@ class Cycle:
         else:
             members = store.members_of(changed_group_assignments)
             for gid in changed_group_assignments:
-                affected |= members.get(gid, {}).get("user", set())
+                affected |= members.get(gid, {}).get("user", set()) | set(fresh_users.get(gid, ()))
             users_of_assigned = None
+            if fresh_users and self.dry_run:
+                # A preview writes nothing, so the new groups' members live only here.
+                stored = store.members_of(assignments.groups)
+                users_of_assigned = {gid: fresh_users.get(gid) or stored.get(gid, {}).get("user", set())
+                                     for gid in assignments.groups}
         due = store.due_escrows(self.now)
         affected |= set(due.get(ObjectType.USER, ()))
         affected |= set(store.links_past_grace(config.delete_after_days, self.now))

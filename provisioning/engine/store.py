@@ -121,6 +121,18 @@ class Store:
                     for gid, members in table.items() for mid in members)
             _bulk_create(SourceMembership, rows)
 
+    def replace_group_memberships(self, group_ids: set[str], users: dict[str, set[str]],
+                                  groups: dict[str, set[str]]) -> None:
+        """Replace the stored members of some groups (groups just assigned)."""
+        if self.read_only:
+            return
+        with transaction.atomic():
+            SourceMembership.objects.filter(job=self.job, group_id__in=list(group_ids)).delete()
+            rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
+                    for kind, table in (("user", users), ("group", groups))
+                    for gid, members in table.items() for mid in members)
+            _bulk_create(SourceMembership, rows, ignore_conflicts=True)
+
     def apply_membership_changes(self, added: list[tuple[str, str, str]], removed: list[tuple[str, str]],
                                  dropped_groups: Iterable[str] = ()) -> None:
         if self.read_only:

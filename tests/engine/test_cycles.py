@@ -248,3 +248,35 @@ def test_a_scoping_filter_change_is_picked_up_without_a_restart(started, run_cyc
         assert members[link.target_email]["status"] == expected, link.target_email
     skipped = ProvisioningLog.objects.filter(job=started, cycle_id=cycle.cycle_id, action=Action.DISABLE)
     assert skipped and all("scoping filters" in log.steps[-1]["description"] for log in skipped)
+
+
+def create_group(graph, name: str, members: list[str]) -> dict:
+    answer = graph.graph("POST", "/v1.0/groups", json={
+        "displayName": name, "mailEnabled": False, "mailNickname": name.replace(" ", "").lower(),
+        "securityEnabled": True,
+        "members@odata.bind": [f"https://graph.microsoft.com/v1.0/directoryObjects/{m}" for m in members]})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_nested_groups_count_when_the_job_says_so(started, run_cycle, graph, dbx, demo_sp):
+    first = unassigned_user(graph, demo_sp)
+    child = create_group(graph, "Nested Child", [first["id"]])
+    parent = create_group(graph, "Nested Parent", [child["id"]])
+    assign(graph, demo_sp, parent["id"], role_id(demo_sp))
+    run_cycle(started)
+    assert first["userPrincipalName"].lower() not in team(dbx), "direct members only, as Entra does by default"
+
+    started.expand_nested_groups = True
+    started.save()
+    cycle = run_cycle(started)
+    assert cycle.kind == CycleKind.FULL
+    assert first["userPrincipalName"].lower() in team(dbx)
+
+    second = unassigned_user(graph, demo_sp)
+    grandchild = create_group(graph, "Nested Grandchild", [second["id"]])
+    graph.graph("POST", f"/v1.0/groups/{child['id']}/members/$ref",
+                json={"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{grandchild['id']}"})
+    cycle = run_cycle(started)
+    assert cycle.kind == CycleKind.INCREMENTAL
+    assert second["userPrincipalName"].lower() in team(dbx)
