@@ -111,6 +111,8 @@ class Cycle:
         self.max_workers = max_workers
         self.executor = Executor(target, config, max_workers=max_workers, should_stop=store.stop_requested)
         self._soft_deleted: set[str] | None = None
+        #: users whose link was made or dropped in this cycle: their groups' members change
+        self.relinked_users: set[str] = set()
         self._errors: dict[str, int] = defaultdict(int)
 
     # ================================================================== entry point
@@ -330,7 +332,7 @@ class Cycle:
             touched_groups = (set(changed_groups) | removed_groups | membership_groups | changed_group_assignments |
                               set(due.get(ObjectType.GROUP, ())))
             group_work = (changed_groups, assignments, users_of_assigned,
-                          {"touched": touched_groups, "removed": removed_groups, "affected_users": affected})
+                          {"touched": touched_groups, "removed": removed_groups})
         return plans, group_work
 
     def _plan_users_by_id(self, affected: set[str], changed_users: dict[str, dict], removed_users: dict[str, str],
@@ -472,9 +474,8 @@ class Cycle:
                      users_of: dict[str, set[str]] | None, incremental: dict | None) -> list[Plan]:
         store, config = self.store, self.config
         store.set_phase("Planning groups")
-        user_links = store.links(ObjectType.USER)
-        target_of = {uid: link.target_id for uid, link in user_links.items()}
         group_links = store.links(ObjectType.GROUP)
+        known: set[str] = set(group_attrs)  # groups whose attributes were read in this cycle
         if incremental is None:
             candidates = set(group_attrs) if config.scope == "all" else set(assignments.groups)
             candidates |= set(group_links)
@@ -482,30 +483,39 @@ class Cycle:
             removed = set()
         else:
             touched = incremental["touched"]
-            # Groups whose provisioned members changed because their users were just created or removed.
+            # Groups whose provisioned members changed because users were just created or removed.
+            relinked = self.relinked_users
             if users_of is None:
-                affected_users = incremental["affected_users"]
-                memberships = store.memberships_of(affected_users)
-                for gids in memberships.values():
+                for gids in store.memberships_of(relinked).values():
                     touched |= {g for g in gids if g in assignments.groups or g in group_links}
             else:
-                for gid, uids in users_of.items():
-                    if uids & incremental["affected_users"]:
-                        touched.add(gid)
+                touched |= {gid for gid, uids in users_of.items() if uids & relinked}
             candidates = {g for g in touched if g in assignments.groups or g in group_links}
             removed = incremental["removed"]
             if not candidates:
                 return []
             dropbox_groups = GroupIndex(self.target.iter_groups())
-            missing = [gid for gid in candidates if gid not in group_attrs and gid not in removed]
-            for gid in missing:
+            # A linked group whose attributes did not change needs no read: only its members are
+            # compared. Groups new to the application are read, 20 per $batch.
+            unread = sorted(gid for gid in candidates
+                            if gid not in group_attrs and gid not in removed and gid not in group_links)
+            select = ",".join(["id", "displayName", *graph_select(config.groups.source_attributes())])
+            for start in range(0, len(unread), 20):
+                chunk = unread[start:start + 20]
                 try:
-                    group_attrs[gid] = self.source.get_group(gid, graph_select(config.groups.source_attributes()))
+                    group_attrs.update(self.source.batch_get({gid: f"/groups/{gid}?$select={select}" for gid in chunk}))
                 except NotFoundError:
-                    removed.add(gid)
+                    for gid in chunk:
+                        try:
+                            group_attrs[gid] = self.source.get_group(gid, select.split(","))
+                        except NotFoundError:
+                            removed.add(gid)
+            known |= set(group_attrs)
             if users_of is None:
                 members = store.members_of(candidates)
                 users_of = {gid: members.get(gid, {}).get("user", set()) for gid in candidates}
+        wanted_users = set().union(*(users_of.get(gid, set()) for gid in candidates)) if users_of else set()
+        target_of = {uid: link.target_id for uid, link in store.links_for(ObjectType.USER, wanted_users).items()}
 
         plans = []
         for gid in sorted(candidates):
@@ -535,7 +545,7 @@ class Cycle:
             plan = plan_group(config=config, source_id=gid, display_name=(attrs or {}).get("displayName") or
                               (link.display_name if link else gid), decision=decision, mapped=mapped,
                               deleted=deleted, link=link, target=target, desired_members=desired,
-                              current_members=current, full=self.full)
+                              current_members=current, full=self.full, attributes_known=gid in known)
             plan.values = {**(plan.values or {}), "members": sorted(desired)} if decision.in_scope else plan.values
             plan.steps = [
                 step("Import group", "Success", f"Retrieved group {plan.display_name} from Microsoft Entra ID."
@@ -601,6 +611,8 @@ class Cycle:
     def _execute(self, plans: list[Plan], phase: str) -> None:
         store = self.store
         store.set_phase(phase)
+        self.relinked_users |= {p.source_id for p in plans if p.object_type == ObjectType.USER and (
+            p.newly_linked or p.action in (Action.CREATE, Action.DELETE))}
         if self.dry_run:
             self.outcome.plans.extend(plans)
             for plan in plans:

@@ -141,7 +141,7 @@ class OnDemand:
                            "description": f"Retrieved group {name} with {len(members)} members.", "details": {}})
         users_of = {gid: {m["id"] for m in members}}
         plans = self.cycle._plan_groups({gid: group}, assignments, users_of,
-                                        {"touched": {gid}, "removed": set(), "affected_users": set()})
+                                        {"touched": {gid}, "removed": set()})
         if not plans:
             self.report(name, {"name": "Determine if group is in scope", "status": "Skipped",
                                "description": "The group is not assigned to the application.", "details": {}})

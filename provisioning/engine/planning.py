@@ -259,8 +259,10 @@ def plan_group(
     desired_members: set[str] | None,
     current_members: set[str] | None,
     full: bool,
+    attributes_known: bool = True,
 ) -> Plan:
-    """The action for one group: create, rename, change membership, or delete."""
+    """The action for one group: create, rename, change membership, or delete. Without
+    ``attributes_known`` (a linked group that did not change) only its members are compared."""
     rules = config.groups
     plan = Plan(ObjectType.GROUP, Action.OTHER, source_id, display_name=display_name,
                 target_id=target.group_id if target else (link.target_id if link else ""),
@@ -285,9 +287,9 @@ def plan_group(
                                                           if plan.add_members else [])
             return plan
         changes = []
-        if target.name != name:
+        if attributes_known and target.name != name:
             changes.append(("groupName", target.name, name))
-        if mapped.values.get("externalId") and target.external_id != mapped.values["externalId"]:
+        if attributes_known and mapped.values.get("externalId") and target.external_id != mapped.values["externalId"]:
             changes.append(("externalId", target.external_id, mapped.values["externalId"]))
         if desired_members is not None and current_members is not None:
             plan.add_members = sorted(desired_members - current_members)
@@ -303,7 +305,8 @@ def plan_group(
         plan.action, plan.code = Action.OTHER, "NoChange"
         plan.reason = "The Dropbox group is up to date." if not plan.newly_linked else \
             "The group matches an existing Dropbox group, which is now linked."
-        plan.log = plan.newly_linked or not full
+        # Groups are looked at whenever one of their members changes: "no change" is not news.
+        plan.log = plan.newly_linked
         return plan
     if target is None or link is None:
         plan.action, plan.code, plan.reason, plan.link = Action.SKIP, decision.code, decision.reason, False
