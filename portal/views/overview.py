@@ -64,9 +64,10 @@ def overview(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 @require_safe
 def cycle_status(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    """The current cycle card, polled while a cycle runs."""
+    """The current cycle and the statistics, polled while a cycle runs or is due."""
     application = get_application_for_reader(request, app_id)
-    return render(request, "portal/partials/cycle_status.html", _status_context(application))
+    return render(request, "portal/partials/overview_live.html",
+                  {**_status_context(application), **_statistics(application)})
 
 
 def _operation(request: HttpRequest, app_id: UUID):

@@ -33,6 +33,7 @@ def test_it_shows_the_running_cycle_with_live_progress(bob_client, application):
     assert 'data-poll="' + reverse("portal:cycle_status", args=[application.pk]) in text
     partial = bob_client.get(reverse("portal:cycle_status", args=[application.pk])).content.decode()
     assert "25% complete" in partial and "Provisioning users" in partial
+    assert "Users provisioned" in partial, "the statistics refresh with the cycle"
 
 
 def test_a_finished_cycle_stops_polling_and_shows_its_counters(bob_client, application):
