@@ -33,7 +33,8 @@ def broker(request, tmp_path):
     if request.param == "filesystem":
         folder = tmp_path / "queue"
         folder.mkdir()
-        options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+        options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
+                   "control_folder": str(tmp_path / "control")}
         return "filesystem://", options, {"CELERY_BROKER_URL": "filesystem://", "CELERY_FILESYSTEM_DIR": str(tmp_path)}
     require(_redis_reachable(REDIS_URL), "Redis")
     with Connection(REDIS_URL) as conn:
