@@ -98,7 +98,6 @@ def test_an_administrator_follows_the_tutorial_end_to_end(page, alice, services,
     body = page.inner_text("body")
     for target in ("email", "givenName", "surname", "externalId", "active"):
         assert target in body
-    screenshot(page, "attribute-mappings-review")
     page.go_back()
 
     # Provisioning Status On, Save: the initial cycle starts.
