@@ -10,7 +10,6 @@ from django.urls import reverse
 from provisioning.constants import CycleStatus, JobState
 from provisioning.models import ObjectLink, ProvisioningJob
 from tests.engine.conftest import team
-from tests.services import entra_connector
 
 from .conftest import sign_in
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-import pytest
 import requests
 from dropbox import team as T
 
@@ -39,12 +38,6 @@ def rows(emulator) -> list[list[str]]:
     parser = _Rows()
     parser.feed(answer.text)
     return [row for row in parser.rows if row]
-
-
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
 
 
 def test_it_lists_every_member_with_name_email_status_role_and_external_id(emulator):

@@ -11,17 +11,6 @@ Sel = T.UserSelectorArg
 
 
 @pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
-@pytest.fixture
 def roles(dbx) -> dict[str, str]:
     return {role.name: role.role_id for role in dbx.team_members_get_available_team_member_roles().roles}
 

@@ -13,17 +13,6 @@ from dropbox.exceptions import AuthError, BadInputError, InternalServerError, Ra
 from stone.backends.python_rsrc import stone_serializers
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
 def admin_id(dbx) -> str:
     return dbx.team_token_get_authenticated_admin().admin_profile.team_member_id
 

@@ -12,17 +12,6 @@ Sel = T.UserSelectorArg
 G = T.GroupSelector
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
 def group_named(dbx, name):
     return next(g for g in dbx.team_groups_list().groups if g.group_name == name)
 

@@ -13,17 +13,6 @@ from dropbox.exceptions import ApiError, BadInputError
 from emulators.dropbox.state import ROLES
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
 def new(email, given="New", surname="Person", **kwargs):
     return T.MemberAddV2Arg(email, member_given_name=given, member_surname=surname, **kwargs)
 

@@ -13,17 +13,6 @@ Sel = T.UserSelectorArg
 ADMIN = "admin@contoso.com"
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
 def status(emulator, email: str) -> str | None:
     return next((m["status"] for m in emulator.state()["members"] if m["email"] == email), None)
 

@@ -10,17 +10,6 @@ from dropbox.exceptions import ApiError, BadInputError
 from emulators import demo
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
 def all_pages(dbx, **kwargs) -> list[str]:
     page = dbx.team_members_list_v2(**kwargs)
     emails = [m.profile.email for m in page.members]

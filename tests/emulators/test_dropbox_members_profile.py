@@ -11,17 +11,6 @@ Sel = T.UserSelectorArg
 
 
 @pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
-@pytest.fixture
-def dbx(emulator):
-    return emulator.team_client()
-
-
-@pytest.fixture
 def megan(dbx):
     """Megan Bowen, given an external id so she can be selected by it."""
     info = dbx.team_members_set_profile_v2(Sel.email("megan.bowen@contoso.com"), new_external_id="aad-megan")

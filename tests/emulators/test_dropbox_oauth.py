@@ -19,12 +19,6 @@ CALLBACK = "http://127.0.0.1:8000/provisioning/dropbox/callback"
 CSRF_KEY = "dropbox-auth-csrf-token"
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
 def make_flow(emulator, web_session: dict, **kwargs) -> DropboxOAuth2Flow:
     kwargs.setdefault("use_pkce", True)
     kwargs.setdefault("token_access_type", "offline")

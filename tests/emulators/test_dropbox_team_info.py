@@ -6,12 +6,6 @@ import pytest
 from dropbox import team as T
 
 
-@pytest.fixture
-def emulator(dropbox_emulator):
-    dropbox_emulator.reset("demo")
-    return dropbox_emulator
-
-
 def test_it_describes_the_team(emulator):
     info = emulator.strict(T.get_info)
 

@@ -15,16 +15,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def graph(services):
-    return services[0]
-
-
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
-@pytest.fixture
 def started(job, run_cycle):
     """The job after its initial cycle."""
     cycle = run_cycle(job)

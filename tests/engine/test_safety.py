@@ -18,16 +18,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def graph(services):
-    return services[0]
-
-
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
-@pytest.fixture
 def mail_folder(tmp_path):
     """The worker writes mail as files; each test looks at the messages sent since it started."""
     from pathlib import Path
