@@ -222,6 +222,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Save last_run_at after every sent task: the portal reads it to tell whether beat is alive.
 CELERY_BEAT_SYNC_EVERY = 1
+# Keep the logging configured below (with its filter that removes secrets) in worker processes too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
 DISPATCH_SECONDS = env.int("DISPATCH_SECONDS", default=10)

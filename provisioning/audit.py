@@ -152,4 +152,7 @@ class RedactSecretsFilter(logging.Filter):
         cleaned = redact_text(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Tracebacks quote arguments and locals' reprs: format the traceback now, redacted.
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
         return True

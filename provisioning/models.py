@@ -149,6 +149,10 @@ class ProvisioningJob(models.Model):
     stop_requested = models.BooleanField(default=False)
     full_cycle_requested = models.BooleanField(default=False)
     allow_deletes_once = models.BooleanField(default=False)
+    #: how many suspensions and removals an administrator allowed with "Allow deletes"
+    allowed_deletes = models.PositiveIntegerField(null=True, blank=True)
+    #: bumped by Restart and Allow deletes, so a cycle that was running does not undo them
+    generation = models.PositiveIntegerField(default=0)
     user_delta_link = models.TextField(blank=True)
     group_delta_link = models.TextField(blank=True)
     #: Hash of mappings, scoping filters and scope: a change forces a full re-evaluation.

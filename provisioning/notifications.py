@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .audit import redact_text
+
 log = logging.getLogger(__name__)
 
 
@@ -22,20 +24,24 @@ def notify(job, reason: str, subject: str, body: str) -> bool:
     if not (job.notify_on_failure and job.notification_email):
         return False
     now = timezone.now()
+    link = settings.SITE_URL + reverse("portal:overview", args=[job.application_id])
+    message = redact_text(f"{body}\n\nApplication: {job.application.display_name}\nJob: {job.job_id}\n"
+                          f"Open the portal: {link}\n")
     with transaction.atomic():
-        sent = NotificationSent.objects.select_for_update().filter(job=job, reason=reason).first()
-        if sent is not None and now - sent.sent_at < timedelta(days=1):
+        # The row is locked while the mail is sent, so two workers never both send it; it is
+        # stamped only once the mail is out, so an outage does not silence a reason for a day.
+        try:
+            sent, _ = NotificationSent.objects.select_for_update().get_or_create(
+                job=job, reason=reason, defaults={"sent_at": now - timedelta(days=2)})
+        except IntegrityError:
+            return False
+        if now - sent.sent_at < timedelta(days=1):
             return False
         try:
-            NotificationSent.objects.update_or_create(job=job, reason=reason,
-                                                      defaults={"sent_at": now, "subject": subject[:300]})
-        except IntegrityError:  # another worker recorded it first
+            send_mail(f"[{job.application.display_name}] {subject}", message, None, [job.notification_email])
+        except Exception:  # a mail server outage must not fail the cycle
+            log.exception("Could not send the notification %r", subject)
             return False
-    link = settings.SITE_URL + reverse("portal:overview", args=[job.application_id])
-    message = f"{body}\n\nApplication: {job.application.display_name}\nJob: {job.job_id}\nOpen the portal: {link}\n"
-    try:
-        send_mail(f"[{job.application.display_name}] {subject}", message, None, [job.notification_email])
-    except Exception:  # a mail server outage must not fail the cycle
-        log.exception("Could not send the notification %r", subject)
-        return False
+        sent.sent_at, sent.subject = now, subject[:300]
+        sent.save(update_fields=["sent_at", "subject"])
     return True

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from dropbox.oauth import BadRequestException, BadStateException, CsrfException, NotApprovedException, ProviderException
 
 from provisioning import audit
@@ -22,9 +22,10 @@ from provisioning.connectors.errors import ConnectorError, dropbox_error
 from provisioning.connectors.routing import build_routes, rewrite_url
 from provisioning.constants import AuditActivity, AuditResult
 from provisioning.credentials import connector_for_token, describe_team, target_connector, test_connection
+from provisioning.engine import runner
 from provisioning.engine.runner import request_stop
 from provisioning.tasks import enqueue_run
-from provisioning.models import Application, ProvisioningJob
+from provisioning.models import Application, ObjectLink, ProvisioningJob
 
 from ..forms import ProvisioningForm
 from ..permissions import (
@@ -96,9 +97,12 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
             job.transfer_files_to = form.transfer_member.team_member_id
         elif not job.transfer_files_to_email:
             job.transfer_files_to = ""
+        # Only the page's own fields: the worker owns the rest of the row (lease, delta links, state).
+        fields = [*ProvisioningForm.Meta.fields, "transfer_files_to", "updated_at"]
         if job.enabled and not was_enabled:
             job.next_run_at, job.stop_requested = timezone.now(), False
-        job.save()
+            fields += ["next_run_at", "stop_requested"]
+        job.save(update_fields=fields)
         after = settings_snapshot(job)
         if {k: v for k, v in after.items()} != before:
             audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application,
@@ -176,7 +180,7 @@ def _start_authorization(request: HttpRequest, application: Application) -> Http
     return redirect(rewrite_url(url, routes))
 
 
-@require_safe
+@require_GET
 @administrator_required
 def dropbox_callback(request: HttpRequest) -> HttpResponse:
     """Where Dropbox sends the administrator back after "Allow" or "Cancel"."""
@@ -218,6 +222,7 @@ def dropbox_callback(request: HttpRequest) -> HttpResponse:
         return fallback
     job = application.job
     before = settings_snapshot(job)
+    previous_team = job.dropbox_team_id
     try:
         connector = connector_for_token(result.refresh_token, max_rate_limit_waits=2, max_wait=10)
         admin_email, admin_id, team_name, team_id = describe_team(connector)
@@ -235,9 +240,22 @@ def dropbox_callback(request: HttpRequest) -> HttpResponse:
     job.authorized_by = request.user
     job.connection_ok = None
     job.connection_message = ""
-    job.save()
-    audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application, application=application,
-                 before=before, after=settings_snapshot(job), detail="Authorized against Dropbox")
+    with transaction.atomic():
+        job.save(update_fields=[
+            "dropbox_refresh_token", "dropbox_team_id", "dropbox_team_name", "dropbox_admin_email",
+            "dropbox_admin_member_id", "authorized_at", "authorized_by", "connection_ok", "connection_message",
+            "updated_at",
+        ])
+        detail = "Authorized against Dropbox"
+        if previous_team and job.dropbox_team_id and previous_team != job.dropbox_team_id:
+            # Another team: what the portal knew of the old one means nothing there.
+            ObjectLink.objects.filter(job=job).delete()
+            runner.restart(job)
+            detail += f" (a different team than before: links to team {previous_team} were cleared)"
+            messages.warning(request, "This is a different Dropbox team than the one authorized before: the "
+                                      "links to the old team were cleared, and the next cycle reads everything again.")
+        audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application, application=application,
+                     before=before, after=settings_snapshot(job), detail=detail)
     if admin_email:
         messages.success(request, f"Authorized as {admin_email} for team {team_name}")
     return fallback

@@ -51,10 +51,6 @@ class Member:
     def is_team_admin(self) -> bool:
         return any(role.lower() == "team admin" for role in self.roles)
 
-    def attributes(self) -> dict:
-        """The member in the target attribute names of the mappings."""
-        return {"email": self.email, "givenName": self.given_name, "surname": self.surname,
-                "externalId": self.external_id, "active": "True" if self.status != "suspended" else "False"}
 
 
 @dataclass

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import msal
@@ -22,7 +22,11 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from .errors import (
+    BadDataError,
     ConfigurationError,
+    ConnectorError,
+    DeltaExpired,
+    NotFoundError,
     RateLimited,
     TransientError,
     graph_error,
@@ -63,7 +67,15 @@ class DeltaRound:
     def __iter__(self) -> Iterator[dict]:
         url, params = self.first_url, self.params
         while url:
-            page = self.connector.get_json(url, params=params, headers=self.headers)
+            try:
+                page = self.connector.get_json(url, params=params, headers=self.headers)
+            except (BadDataError, NotFoundError) as exc:
+                if _delta_expired(exc):
+                    raise DeltaExpired(
+                        "Microsoft Graph no longer knows the delta link (it expires after about a week without "
+                        "use), so the changes since the last cycle cannot be read.",
+                        service="Microsoft Graph", code="GraphSyncStateNotFound") from exc
+                raise
             self.pages += 1
             yield from page.get("value", [])
             url, params = page.get("@odata.nextLink"), None
@@ -71,6 +83,11 @@ class DeltaRound:
                 self.delta_link = page.get("@odata.deltaLink")
         if not self.delta_link:
             raise TransientError("Microsoft Graph ended a delta round without a deltaLink.", service="Microsoft Graph")
+
+
+def _delta_expired(exc: ConnectorError) -> bool:
+    code = str((exc.detail or {}).get("code", "")) if isinstance(exc.detail, dict) else ""
+    return exc.status == 410 or code in ("syncStateNotFound", "resyncRequired", "syncStateInvalid")
 
 
 @dataclass
@@ -81,7 +98,6 @@ class Stats:
     retries: int = 0
     waited_seconds: float = 0.0
     throttled: int = 0
-    by_kind: dict = field(default_factory=dict)
 
 
 class EntraConnector:
@@ -260,18 +276,24 @@ class EntraConnector:
             chunk = ids[start:start + BATCH_SIZE]
             requests_ = {gid: f"/groups/{gid}/{relation}?$select=id,displayName,userPrincipalName&$top={PAGE_SIZE}"
                          for gid in chunk}
-            for gid, body in self.batch_get(requests_).items():
+            # A group deleted while it is read simply has no members.
+            answers, _ = self.batch_get(requests_, missing_ok=True)
+            for gid, body in answers.items():
                 yield from ((gid, member) for member in body.get("value", []))
                 next_link = body.get("@odata.nextLink")
                 if next_link:
                     yield from ((gid, member) for member in self.iter_collection(next_link))
 
-    def batch_get(self, requests_by_id: dict[str, str]) -> dict[str, dict]:
-        """GET up to 20 relative URLs in one ``$batch``; throttled or failed inner requests are retried."""
+    def batch_get(self, requests_by_id: dict[str, str], *, missing_ok: bool = False):
+        """GET up to 20 relative URLs in one ``$batch``; throttled or failed inner requests are retried.
+
+        Returns the answers by id; with ``missing_ok``, ``(answers, ids answered 404)`` instead of
+        raising :class:`NotFoundError` for objects that do not exist (any more)."""
         if len(requests_by_id) > BATCH_SIZE:
             raise ValueError("a $batch holds at most 20 requests")
         pending = dict(requests_by_id)
         results: dict[str, dict] = {}
+        missing: set[str] = set()
         for attempt in range(self.max_attempts):
             body = {"requests": [{"id": rid, "method": "GET", "url": url} for rid, url in pending.items()]}
             answer = self.request("POST", "$batch", json=body).json()
@@ -281,13 +303,16 @@ class EntraConnector:
                 if status < 300:
                     results[rid] = item.get("body") or {}
                     pending.pop(rid, None)
+                elif status == 404 and missing_ok:
+                    missing.add(rid)
+                    pending.pop(rid, None)
                 elif status == 429 or status >= 500:
                     headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
                     retry_after = max(retry_after, float(headers.get("retry-after", 2 ** attempt)))
                 else:
                     raise graph_error_from(status, item.get("body"), item.get("headers"))
             if not pending:
-                return results
+                return (results, missing) if missing_ok else results
             pause = min(retry_after or 1.0, self.max_wait)
             with self._stats_lock:
                 self.stats.retries += 1

@@ -83,6 +83,12 @@ class CredentialsError(ConfigurationError):
     recommendation = "Open Provisioning › Admin Credentials, select Authorize again, then Test Connection."
 
 
+class DeltaExpired(ConnectorError):
+    """Graph no longer accepts the stored delta link: the next cycle must read everything."""
+
+    code = "GraphSyncStateNotFound"
+
+
 class DryRunWrite(ConnectorError):
     """A write was attempted through a connector opened for a dry run."""
 
@@ -303,12 +309,3 @@ def _dropbox_oauth_http_error(response: requests.Response, where: str) -> Connec
                                 service="Dropbox", code=f"Dropbox{_camel(str(error))}")
     return ConfigurationError(f"Dropbox refused the authorization request{where}: {error or response.status_code} "
                               f"{description}".rstrip(), service="Dropbox")
-
-
-def describe(exc: BaseException) -> dict:
-    """A JSON-safe summary of an error for logs and audit records."""
-    if isinstance(exc, ConnectorError):
-        return {"code": exc.code, "message": exc.message, "field": exc.field,
-                "recommendation": exc.recommendation, "kind": type(exc).__name__}
-    return {"code": type(exc).__name__, "message": str(exc), "field": None, "recommendation": "", "kind": "Error"}
-

@@ -48,7 +48,6 @@ class Outcome:
     staged_reason: str = ""
     user_delta_link: str | None = None
     group_delta_link: str | None = None
-    stopped: bool = False
     top_error: str = ""
 
     @property
@@ -89,13 +88,79 @@ class GroupIndex:
                 self.by_external[group.external_id] = group
 
 
+class MembershipView:
+    """Direct members of groups as this cycle sees them: the stored snapshot, with the
+    cycle's changes laid over it in memory. The snapshot itself is written only when the
+    cycle commits, so a cycle that stops or fails leaves it as the delta links expect."""
+
+    def __init__(self, store: Store, *, replaced: dict[str, dict[str, set[str]]] | None = None,
+                 added: list[tuple[str, str, str]] = (), removed: list[tuple[str, str]] = (),
+                 dropped: set[str] = frozenset()):
+        self.store = store
+        #: groups read afresh in this cycle: {gid: {"user": {...}, "group": {...}}}
+        self.replaced = replaced or {}
+        self.dropped = set(dropped)
+        # Changes to a group read afresh are already in what was read.
+        self.added = [(g, m, k) for g, m, k in added if g not in self.replaced]
+        self.removed = [(g, m) for g, m in removed if g not in self.replaced]
+
+    def members_of(self, group_ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+        ids = set(group_ids)
+        members = self.store.members_of(ids - set(self.replaced) - self.dropped)
+        result = {gid: {"user": set(members[gid]["user"]), "group": set(members[gid]["group"])}
+                  for gid in ids - set(self.replaced) - self.dropped}
+        for gid in ids & set(self.replaced):
+            result[gid] = {"user": set(self.replaced[gid]["user"]), "group": set(self.replaced[gid]["group"])}
+        for gid in ids & self.dropped:
+            result[gid] = {"user": set(), "group": set()}
+        for gid, mid, kind in self.added:
+            if gid in result and gid not in self.dropped:
+                result[gid][kind].add(mid)
+        for gid, mid in self.removed:
+            if gid in result:
+                result[gid]["user"].discard(mid)
+                result[gid]["group"].discard(mid)
+        return result
+
+    def groups_of(self, user_ids: Iterable[str]) -> dict[str, set[str]]:
+        ids = set(user_ids)
+        groups = {uid: set(gids) - set(self.replaced) - self.dropped
+                  for uid, gids in self.store.memberships_of(ids).items()}
+        for gid, table in self.replaced.items():
+            for uid in table["user"] & ids:
+                groups.setdefault(uid, set()).add(gid)
+        for gid, mid, kind in self.added:
+            if kind == "user" and mid in ids and gid not in self.dropped:
+                groups.setdefault(mid, set()).add(gid)
+        for gid, mid in self.removed:
+            if mid in groups:
+                groups[mid].discard(gid)
+        return groups
+
+    def everything(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        users, groups = self.store.all_memberships()
+        for gid in set(self.replaced) | self.dropped:
+            users.pop(gid, None)
+            groups.pop(gid, None)
+        for gid, table in self.replaced.items():
+            users[gid], groups[gid] = set(table["user"]), set(table["group"])
+        for gid, mid, kind in self.added:
+            if gid not in self.dropped:
+                (groups if kind == "group" else users).setdefault(gid, set()).add(mid)
+        for gid, mid in self.removed:
+            users.get(gid, set()).discard(mid)
+            groups.get(gid, set()).discard(mid)
+        return users, groups
+
+
 class Cycle:
     """Runs one cycle. Build it with the connectors, the configuration and a store;
-    call :meth:`run`."""
+    call :meth:`run`, then :meth:`commit_snapshots` when the job's state is settled."""
 
     def __init__(self, config: EngineConfig, source: EntraConnector, target: DropboxConnector, store: Store, *,
                  kind: str, user_delta_link: str = "", group_delta_link: str = "", allow_deletes: bool = False,
-                 dry_run: bool = False, now: datetime | None = None, max_workers: int = 24):
+                 allowed_deletes: int | None = None, dry_run: bool = False, now: datetime | None = None,
+                 max_workers: int = 24):
         self.config = config
         self.source = source
         self.target = target
@@ -105,6 +170,8 @@ class Cycle:
         self.user_delta_link = user_delta_link
         self.group_delta_link = group_delta_link
         self.allow_deletes = allow_deletes
+        #: how many disables and deletes the administrator allowed (None: as many as planned)
+        self.allowed_deletes = allowed_deletes
         self.dry_run = dry_run
         self.now = now or timezone.now()
         self.outcome = Outcome(kind=kind)
@@ -113,7 +180,11 @@ class Cycle:
         self._soft_deleted: set[str] | None = None
         #: users whose link was made or dropped in this cycle: their groups' members change
         self.relinked_users: set[str] = set()
+        #: users planned as in scope (not the plans: an "already suspended" member is not in scope)
+        self.in_scope_users = 0
         self._errors: dict[str, int] = defaultdict(int)
+        #: the source snapshot this cycle read, written by commit_snapshots() with the delta links
+        self.snapshot: dict = {}
 
     # ================================================================== entry point
     def run(self) -> Outcome:
@@ -128,7 +199,7 @@ class Cycle:
         else:
             user_plans, group_work = self._plan_incremental()
         self._stage_if_needed(user_plans)
-        self.store.in_scope = len(user_plans) + (len(group_work[0]) if group_work else 0)
+        self.store.in_scope = len(user_plans)
         self._execute(user_plans, "Provisioning users")
         if group_work:
             group_plans = self._stage_groups(self._plan_groups(*group_work), user_plans)
@@ -138,6 +209,22 @@ class Cycle:
         if self._errors:
             self.outcome.top_error = max(self._errors.items(), key=lambda item: item[1])[0]
         return self.outcome
+
+    def commit_snapshots(self) -> None:
+        """Write the assignments and group members this cycle read. Called with the delta
+        links, so the snapshot and the links always describe the same moment."""
+        snapshot, store = self.snapshot, self.store
+        if not snapshot or self.dry_run:
+            return
+        store.replace_assignments(snapshot["assignments"])
+        if "all_members" in snapshot:
+            store.replace_memberships(*snapshot["all_members"])
+            return
+        view: MembershipView = snapshot["view"]
+        if view.replaced:
+            store.replace_group_memberships(set(view.replaced), {g: t["user"] for g, t in view.replaced.items()},
+                                            {g: t["group"] for g, t in view.replaced.items()})
+        store.apply_membership_changes(view.added, view.removed, view.dropped)
 
     # ================================================================== full cycle
     def _plan_full(self):
@@ -151,12 +238,15 @@ class Cycle:
         # a change made during the read is seen again by the next round, never lost.
         user_select = graph_select(config.users.source_attributes())
         self.outcome.user_delta_link = self.source.latest_delta_link("users", select=user_select)
-        users: dict[str, dict] = {user["id"]: user for user in self.source.iter_users(select=user_select)}
+        users: dict[str, dict] = {}
+        for user in self.source.iter_users(select=user_select):
+            users[user["id"]] = user
+            if len(users) % 5000 == 0:
+                store.checkpoint()
 
         store.set_phase("Reading groups from Microsoft Entra ID")
         group_attrs, user_members, group_members = self._read_groups(assignments)
         users_of = expand_groups(user_members, group_members, config.expand_nested_groups)
-
         groups_of: dict[str, set[str]] = defaultdict(set)
         for gid in assignments.groups:
             for uid in users_of.get(gid, ()):
@@ -165,39 +255,31 @@ class Cycle:
         store.set_phase("Reading the Dropbox team")
         index = MemberIndex(self.target.iter_members())
         links = store.links(ObjectType.USER)
+        candidates = set(users) if config.scope == "all" else set(assignments.users) | set(groups_of)
 
-        if config.scope == "all":
-            candidates = set(users)
-        else:
-            candidates = set(assignments.users) | set(groups_of)
         store.set_phase("Planning")
         plans: list[Plan] = []
         for uid in sorted(candidates | set(links)):
-            user = users.get(uid)
-            link = links.get(uid)
+            user, link = users.get(uid), links.get(uid)
             if user is None:
                 if link is None:
                     continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
                 soft = uid in self._soft_deleted_ids()
                 plans.append(self._plan_one_user(uid, None, assignments, set(), link, index,
                                                  soft_deleted=soft, hard_deleted=not soft))
-                continue
-            plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
+            else:
+                plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
+            if len(plans) % 5000 == 0:
+                store.checkpoint()
 
-        in_scope = sum(1 for p in plans if p.action not in (Action.SKIP,) and not p.destructive)
-        if not users or (in_scope == 0 and any(l.state == "active" for l in links.values())):
+        if self.in_scope_users == 0 and any(link.state == "active" for link in links.values()):
             self.outcome.staged_reason = (
                 "Microsoft Entra ID returned no users in scope, while the portal has provisioned "
                 f"{len(links)} users. Nothing was disabled or deleted: an empty answer is not taken to mean that "
                 "everyone left. If everyone really left, select Allow deletes."
             )
-        if not self.dry_run:
-            store.replace_assignments(assignment_rows)
-            store.replace_memberships(user_members, group_members)
-        group_work = None
-        if config.groups.enabled:
-            group_work = (group_attrs, assignments, users_of, None)
-        store.set_phase("Provisioning users")
+        self.snapshot = {"assignments": assignment_rows, "all_members": (user_members, group_members)}
+        group_work = (group_attrs, assignments, users_of, None) if config.groups.enabled else None
         return plans, group_work
 
     def _read_groups(self, assignments: Assignments):
@@ -210,16 +292,19 @@ class Cycle:
         return group_attrs, user_members, group_members
 
     def _read_members(self, group_ids: set[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-        """Direct members of groups, 20 groups per $batch; nested groups are followed when they count."""
-        user_members: dict[str, set[str]] = defaultdict(set)
-        group_members: dict[str, set[str]] = defaultdict(set)
+        """Direct members of groups, 20 groups per $batch; nested groups are followed when they count.
+        A group deleted while it is read has no members."""
+        user_members: dict[str, set[str]] = {}
+        group_members: dict[str, set[str]] = {}
         pending, seen = set(group_ids), set()
         while pending:
             seen |= pending
+            for gid in pending:
+                user_members.setdefault(gid, set())
+                group_members.setdefault(gid, set())
             for gid, member in self.source.iter_members_of_groups(sorted(pending)):
                 is_group = member.get("@odata.type", "").endswith("group")
                 (group_members if is_group else user_members)[gid].add(member["id"])
-                user_members.setdefault(gid, set())
             nested = {child for gid in pending for child in group_members.get(gid, ())}
             pending = (nested - seen) if self.config.expand_nested_groups else set()
         return user_members, group_members
@@ -243,6 +328,13 @@ class Cycle:
         previous = Assignments.from_rows(previous_rows).fingerprint()
         current = assignments.fingerprint()
         changed_principals = {pid for pid in set(previous) | set(current) if previous.get(pid) != current.get(pid)}
+        previous_groups = _groups_of_rows(previous_rows)
+        if config.scope == "assigned" and previous_rows and not assignment_rows:
+            self.outcome.staged_reason = (
+                f"Microsoft Entra ID returned no assignments for the application, while it had "
+                f"{len(previous_rows)} in the last cycle. Nothing was disabled or deleted: an empty answer is not "
+                "taken to mean that everyone left. If every assignment was really removed, select Allow deletes."
+            )
 
         store.set_phase("Reading changed users from Microsoft Entra ID")
         changed_users: dict[str, dict] = {}
@@ -279,64 +371,58 @@ class Cycle:
 
         # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
         # the members of a group just assigned, or just nested, are read now.
-        to_read = set(assignments.groups) - _groups_of_rows(previous_rows)
+        to_read = set(assignments.groups) - previous_groups - removed_groups
         if config.expand_nested_groups:
-            to_read |= {mid for _, mid, kind in added if kind == "group"}
+            to_read |= {mid for _, mid, kind in added if kind == "group"} - removed_groups
         fresh_users, fresh_groups = self._read_members(to_read) if to_read else ({}, {})
-        if to_read and not self.dry_run:
-            store.replace_group_memberships(set(fresh_users) | set(fresh_groups) | to_read, fresh_users, fresh_groups)
+        view = MembershipView(store, replaced={gid: {"user": fresh_users.get(gid, set()),
+                                                     "group": fresh_groups.get(gid, set())}
+                                               for gid in set(fresh_users) | set(fresh_groups)},
+                              added=added, removed=removed, dropped=removed_groups)
+        before_view = MembershipView(store)
+        self.snapshot = {"assignments": assignment_rows, "view": view}
 
         # Users the changes touch.
         affected: set[str] = set(changed_users) | set(removed_users)
         membership_groups = {gid for gid, _, _ in added} | {gid for gid, _ in removed} | removed_groups
         affected |= {mid for _, mid, kind in added if kind == "user"} | {mid for _, mid in removed}
         changed_group_assignments = {pid for pid in changed_principals if pid in assignments.groups or
-                                     pid in _groups_of_rows(previous_rows)}
+                                     pid in previous_groups}
         affected |= {pid for pid in changed_principals if pid not in changed_group_assignments}
-        if config.expand_nested_groups and (membership_groups or changed_group_assignments):
-            before_users, before_groups = store.all_memberships()
-            before = expand_groups(before_users, before_groups, True)
-        else:
-            before = None
-        if not self.dry_run:
-            store.apply_membership_changes(added, removed, removed_groups)
-            store.replace_assignments(assignment_rows)
-        if before is not None:
-            after_users, after_groups = store.all_memberships() if not self.dry_run else (before_users, before_groups)
-            after_users = {**after_users, **fresh_users}
-            after_groups = {**after_groups, **fresh_groups}
-            after = expand_groups(after_users, after_groups, True)
+        users_of_assigned: dict[str, set[str]] | None = None
+        if config.expand_nested_groups and (membership_groups or changed_group_assignments or to_read):
+            before = expand_groups(*before_view.everything(), True)
+            after = expand_groups(*view.everything(), True)
             for gid in set(assignments.groups) | changed_group_assignments:
                 affected |= before.get(gid, set()) ^ after.get(gid, set())
                 if gid in changed_group_assignments:
                     affected |= after.get(gid, set()) | before.get(gid, set())
             users_of_assigned = {gid: after.get(gid, set()) for gid in assignments.groups}
         else:
-            members = store.members_of(changed_group_assignments)
-            for gid in changed_group_assignments:
-                affected |= members.get(gid, {}).get("user", set()) | set(fresh_users.get(gid, ()))
-            users_of_assigned = None
-            if fresh_users and self.dry_run:
-                # A preview writes nothing, so the new groups' members live only here.
-                stored = store.members_of(assignments.groups)
-                users_of_assigned = {gid: fresh_users.get(gid) or stored.get(gid, {}).get("user", set())
-                                     for gid in assignments.groups}
+            # Members before the change (a deleted group's members were its members) and after it.
+            before_members = before_view.members_of(changed_group_assignments | removed_groups)
+            after_members = view.members_of(changed_group_assignments)
+            for table in (before_members, after_members):
+                for members in table.values():
+                    affected |= members["user"]
         due = store.due_escrows(self.now)
         affected |= set(due.get(ObjectType.USER, ()))
-        affected |= set(store.links_past_grace(config.delete_after_days, self.now))
+        if config.users.allow_delete and config.delete_after_days is not None:
+            affected |= set(store.links_past_grace(config.delete_after_days, self.now))
 
         store.set_phase("Planning")
-        plans = self._plan_users_by_id(affected, changed_users, removed_users, assignments, users_of_assigned)
+        plans = self._plan_users_by_id(affected, changed_users, removed_users, assignments, users_of_assigned, view)
         group_work = None
         if config.groups.enabled:
             touched_groups = (set(changed_groups) | removed_groups | membership_groups | changed_group_assignments |
                               set(due.get(ObjectType.GROUP, ())))
             group_work = (changed_groups, assignments, users_of_assigned,
-                          {"touched": touched_groups, "removed": removed_groups})
+                          {"touched": touched_groups, "removed": removed_groups, "view": view})
         return plans, group_work
 
     def _plan_users_by_id(self, affected: set[str], changed_users: dict[str, dict], removed_users: dict[str, str],
-                          assignments: Assignments, users_of_assigned: dict[str, set[str]] | None) -> list[Plan]:
+                          assignments: Assignments, users_of_assigned: dict[str, set[str]] | None,
+                          view: MembershipView) -> list[Plan]:
         if not affected:
             return []
         links = self.store.links_for(ObjectType.USER, affected)
@@ -344,8 +430,8 @@ class Cycle:
         missing = [uid for uid in affected if uid not in changed_users and uid not in removed_users]
         fetched, not_found = self._fetch_users(missing)
         if users_of_assigned is None:
-            memberships = self.store.memberships_of(affected)
-            groups_of = {uid: {g for g in gids if g in assignments.groups} for uid, gids in memberships.items()}
+            groups_of = {uid: {g for g in gids if g in assignments.groups}
+                         for uid, gids in view.groups_of(affected).items()}
         else:
             groups_of = defaultdict(set)
             for gid, uids in users_of_assigned.items():
@@ -362,11 +448,9 @@ class Cycle:
                 reason = removed_users.get(uid, "changed")
                 plans.append(self._plan_one_user(uid, None, assignments, set(), link, index,
                                                  soft_deleted=reason != "deleted", hard_deleted=reason == "deleted"))
-                continue
-            user = changed_users.get(uid) or fetched.get(uid)
-            if user is None:
-                continue
-            plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
+            else:
+                user = changed_users.get(uid) or fetched[uid]
+                plans.append(self._plan_one_user(uid, user, assignments, groups_of.get(uid, set()), link, index))
         return plans
 
     def _fetch_users(self, ids: list[str]) -> tuple[dict[str, dict], set[str]]:
@@ -430,6 +514,8 @@ class Cycle:
             decision = user_decision(config, attributes, assignments, groups)
             mapped = map_object(config.users, attributes, creating=True, now=self.now) if decision.in_scope else None
         steps.append(scope_step(decision))
+        if decision.in_scope and not (soft_deleted or hard_deleted):
+            self.in_scope_users += 1
 
         target, matched_by = self._match(link, mapped.values if mapped else {}, index)
         if target is not None and mapped is not None and mapped.ok:
@@ -475,77 +561,66 @@ class Cycle:
         store, config = self.store, self.config
         store.set_phase("Planning groups")
         group_links = store.links(ObjectType.GROUP)
-        known: set[str] = set(group_attrs)  # groups whose attributes were read in this cycle
         if incremental is None:
             candidates = set(group_attrs) if config.scope == "all" else set(assignments.groups)
             candidates |= set(group_links)
-            dropbox_groups = GroupIndex(self.target.iter_groups())
-            removed = set()
+            removed: set[str] = set()
         else:
-            touched = incremental["touched"]
+            view: MembershipView = incremental["view"]
+            touched = set(incremental["touched"])
             # Groups whose provisioned members changed because users were just created or removed.
-            relinked = self.relinked_users
             if users_of is None:
-                for gids in store.memberships_of(relinked).values():
-                    touched |= {g for g in gids if g in assignments.groups or g in group_links}
+                for gids in view.groups_of(self.relinked_users).values():
+                    touched |= gids
             else:
-                touched |= {gid for gid, uids in users_of.items() if uids & relinked}
+                touched |= {gid for gid, uids in users_of.items() if uids & self.relinked_users}
             candidates = {g for g in touched if g in assignments.groups or g in group_links}
-            removed = incremental["removed"]
+            removed = set(incremental["removed"])
             if not candidates:
                 return []
-            dropbox_groups = GroupIndex(self.target.iter_groups())
-            # A linked group whose attributes did not change needs no read: only its members are
-            # compared. Groups new to the application are read, 20 per $batch.
-            unread = sorted(gid for gid in candidates
-                            if gid not in group_attrs and gid not in removed and gid not in group_links)
-            select = ",".join(["id", "displayName", *graph_select(config.groups.source_attributes())])
-            for start in range(0, len(unread), 20):
-                chunk = unread[start:start + 20]
-                try:
-                    group_attrs.update(self.source.batch_get({gid: f"/groups/{gid}?$select={select}" for gid in chunk}))
-                except NotFoundError:
-                    for gid in chunk:
-                        try:
-                            group_attrs[gid] = self.source.get_group(gid, select.split(","))
-                        except NotFoundError:
-                            removed.add(gid)
-            known |= set(group_attrs)
+            # Attributes: a group the delta carried is known. Another linked group needs no read while
+            # the group mappings and filters read nothing but its name; otherwise it is read, so a filter
+            # on, say, its description never sees a group without one.
+            attribute_names = config.groups.source_attributes() - {"objectId", "displayName", "members"}
+            unread = sorted(gid for gid in candidates if gid not in group_attrs and gid not in removed
+                            and (gid not in group_links or attribute_names))
+            found, gone = self._read_group_attributes(unread)
+            group_attrs.update(found)
+            removed |= gone
+            for gid in candidates - set(group_attrs) - removed:
+                group_attrs[gid] = {"id": gid, "displayName": group_links[gid].display_name}
             if users_of is None:
-                members = store.members_of(candidates)
-                users_of = {gid: members.get(gid, {}).get("user", set()) for gid in candidates}
+                members = view.members_of(candidates)
+                users_of = {gid: members[gid]["user"] for gid in candidates}
+        dropbox_groups = GroupIndex(self.target.iter_groups())
         wanted_users = set().union(*(users_of.get(gid, set()) for gid in candidates)) if users_of else set()
         target_of = {uid: link.target_id for uid, link in store.links_for(ObjectType.USER, wanted_users).items()}
+        protected = self.config.protected_member_id
 
         plans = []
         for gid in sorted(candidates):
             link = group_links.get(gid)
             attrs = group_attrs.get(gid)
-            deleted = gid in removed or (attrs is None and incremental is None)
-            if attrs is None and not deleted:
-                attrs = {"id": gid, "displayName": link.display_name if link else gid}
+            deleted = gid in removed or attrs is None
             attributes = group_source_attributes(attrs or {"id": gid})
             decision = group_decision(config, attributes, assignments)
             mapped = map_object(config.groups, attributes, creating=link is None, now=self.now) \
                 if decision.in_scope and not deleted else None
-            target = None
-            if link is not None:
-                target = dropbox_groups.by_id.get(link.target_id)
+            target = dropbox_groups.by_id.get(link.target_id) if link is not None else None
             if target is None and mapped is not None:
                 name = (mapped.values.get("groupName") or "").lower()
                 target = dropbox_groups.by_name.get(name) or dropbox_groups.by_external.get(
                     mapped.values.get("externalId") or "\0")
-            desired = {target_of[u] for u in (users_of or {}).get(gid, set()) if u in target_of}
+            # The portal manages only the members it linked, and never the admin who authorized it.
+            desired = {target_of[u] for u in users_of.get(gid, set()) if u in target_of} - {protected}
             current = None
             if target is not None and decision.in_scope and not deleted:
-                if incremental is not None and link is not None and "members" in link.exported:
-                    current = set(link.exported["members"])
-                else:
-                    current = set(self.target.iter_group_members(target.group_id))
+                in_group = set(self.target.iter_group_members(target.group_id))
+                current = (in_group & store.linked_target_ids(in_group)) - {protected}
             plan = plan_group(config=config, source_id=gid, display_name=(attrs or {}).get("displayName") or
                               (link.display_name if link else gid), decision=decision, mapped=mapped,
                               deleted=deleted, link=link, target=target, desired_members=desired,
-                              current_members=current, full=self.full, attributes_known=gid in known)
+                              current_members=current, full=self.full)
             plan.values = {**(plan.values or {}), "members": sorted(desired)} if decision.in_scope else plan.values
             plan.steps = [
                 step("Import group", "Success", f"Retrieved group {plan.display_name} from Microsoft Entra ID."
@@ -557,20 +632,36 @@ class Cycle:
             plans.append(plan)
         return plans
 
+    def _read_group_attributes(self, group_ids: list[str]) -> tuple[dict[str, dict], set[str]]:
+        """Groups' attributes, 20 per $batch; the ids of groups that no longer exist."""
+        select = ",".join(dict.fromkeys(["id", "displayName", *graph_select(self.config.groups.source_attributes())]))
+        found: dict[str, dict] = {}
+        gone: set[str] = set()
+        for start in range(0, len(group_ids), 20):
+            chunk = group_ids[start:start + 20]
+            answers, missing = self.source.batch_get(
+                {gid: f"/groups/{gid}?$select={select}" for gid in chunk}, missing_ok=True)
+            found.update(answers)
+            gone |= missing
+        return found, gone
+
     # ================================================================== safety and execution
     def _stage_if_needed(self, plans: list[Plan]) -> None:
         destructive = [p for p in plans if p.destructive]
-        over = (self.config.prevent_accidental_deletion and not self.allow_deletes
-                and len(destructive) > self.config.deletion_threshold)
+        over_threshold = (self.config.prevent_accidental_deletion and len(destructive) > self.config.deletion_threshold
+                          and (not self.allow_deletes or
+                               (self.allowed_deletes is not None and len(destructive) > self.allowed_deletes)))
         suspicious = bool(self.outcome.staged_reason) and not self.allow_deletes
-        if not destructive or not (over or suspicious):
-            self.outcome.staged_reason = "" if not suspicious else self.outcome.staged_reason
+        if not destructive or not (over_threshold or suspicious):
+            self.outcome.staged_reason = ""
             return
-        if over and not suspicious:
+        if not suspicious:
+            more = (f" (more than the {self.allowed_deletes} an administrator allowed)"
+                    if self.allow_deletes and self.allowed_deletes is not None else "")
             self.outcome.staged_reason = (
                 f"This cycle would disable or delete {len(destructive)} users, more than the accidental-deletion "
-                f"threshold of {self.config.deletion_threshold}. Nothing was disabled or deleted. Review the staged "
-                "actions in the provisioning logs, then select Allow deletes to run them, or fix the cause "
+                f"threshold of {self.config.deletion_threshold}{more}. Nothing was disabled or deleted. Review the "
+                "staged actions in the provisioning logs, then select Allow deletes to run them, or fix the cause "
                 "(assignments, scoping filters) and Restart provisioning."
             )
         for plan in destructive:
@@ -609,6 +700,8 @@ class Cycle:
         return plans
 
     def _execute(self, plans: list[Plan], phase: str) -> None:
+        """Send the writes, and record every result that came back, whatever stops the loop: a
+        write that reached Dropbox always gets its link and its log."""
         store = self.store
         store.set_phase(phase)
         self.relinked_users |= {p.source_id for p in plans if p.object_type == ObjectType.USER and (
@@ -623,23 +716,27 @@ class Cycle:
         for start in range(0, len(quiet), RECORD_EVERY * 4):
             store.record([], quiet[start:start + RECORD_EVERY * 4])
         buffer: list[Result] = []
-        for result in self.executor.run(p for p in plans if p.writes):
-            buffer.append(result)
-            self.outcome.writes += 1
-            if not result.ok:
-                self.outcome.write_failures += 1
-                if result.error is not None:
-                    self._errors[result.error.message] += 1
-            if len(buffer) >= RECORD_EVERY:
+        try:
+            # The executor stops taking new work when asked to stop, when the lease is lost or when
+            # the credentials are rejected, and drains what is in flight before this loop ends.
+            for result in self.executor.run(p for p in plans if p.writes):
+                buffer.append(result)
+                self.outcome.writes += 1
+                if not result.ok:
+                    self.outcome.write_failures += 1
+                    if result.error is not None:
+                        self._errors[result.error.message] += 1
+                if len(buffer) >= RECORD_EVERY:
+                    store.record(buffer)
+                    buffer = []
+                else:
+                    store.flush()
+        finally:
+            if buffer:
                 store.record(buffer)
-                buffer = []
-            else:
-                store.flush()
-        if buffer:
-            store.record(buffer)
-        store.flush(force=True)
-        if store.stop_requested():
-            self.outcome.stopped = True
+        if self.executor.fatal is not None:
+            raise self.executor.fatal
+        store.checkpoint()
 
 
 def import_step(uid: str, user: dict | None, upn: str, hard_deleted: bool) -> dict:

@@ -103,17 +103,24 @@ class Executor:
         self.limit = AdaptiveLimit(initial=initial, maximum=max_workers)
         self.max_workers = max_workers
         self.should_stop = should_stop
+        #: the error that stopped execution (rejected credentials), raised once the work in flight is recorded
+        self.fatal: CredentialsError | None = None
         target.on_rate_limit = self.limit.throttled
 
     # ------------------------------------------------------------------ scheduling
     def run(self, plans: Iterable[Plan]) -> Iterator[Result]:
-        """Execute plans; yield results as they complete (in this thread)."""
+        """Execute plans; yield results as they complete (in this thread). Stops taking new work
+        when ``should_stop`` says so or the credentials are rejected, and always drains the work in
+        flight, so every write that reached Dropbox comes back as a result."""
         units = self._units(plans)
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dropbox") as pool:
             in_flight: set[Future] = set()
             exhausted = False
             while True:
-                while not exhausted and len(in_flight) < self.max_workers * 2 and not self.should_stop():
+                while not exhausted and len(in_flight) < self.max_workers * 2:
+                    if self.fatal is not None or self.should_stop():
+                        exhausted = True
+                        break
                     unit = next(units, None)
                     if unit is None:
                         exhausted = True
@@ -124,8 +131,6 @@ class Executor:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield from future.result()
-                if self.should_stop():
-                    exhausted = True
 
     def _units(self, plans: Iterable[Plan]) -> Iterator[list[Plan]]:
         creates: list[Plan] = []
@@ -160,8 +165,12 @@ class Executor:
                 results = [self._user_action(first)]
             else:
                 results = [self._group_action(first)]
-        except CredentialsError:
-            raise  # stops the cycle: every further call would fail the same way
+        except CredentialsError as exc:
+            # Every further call would fail the same way: stop taking work, keep what is done,
+            # and retry these objects once the credentials are fixed.
+            self.fatal = exc
+            results = [Result(plan, LogStatus.FAILURE, plan.action, error=exc, transient=True,
+                              target_id=plan.target_id, target_email=plan.target_email) for plan in unit]
         except ConnectorError as exc:
             results = [self._failure(plan, exc) for plan in unit]
         elapsed = int((time.monotonic() - started) * 1000)

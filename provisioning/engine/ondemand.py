@@ -3,6 +3,7 @@ five members), now, with each step reported as it completes and logged."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -18,6 +19,8 @@ from .cycle import Cycle, import_step, scope_step
 from .mapping import user_source_attributes
 from .scope import Assignments, user_decision
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 MAX_GROUP_MEMBERS = 5
 
@@ -40,6 +43,9 @@ def run(run_id: int) -> OnDemandRun:
         record.status, record.log_ids = "done", log_ids
     except (ConnectorError, OnDemandError) as exc:
         record.status, record.error = "failed", getattr(exc, "message", str(exc))
+    except Exception as exc:  # the page must never wait forever for a run that crashed
+        log.exception("Provision on demand %s failed", record.pk)
+        record.status, record.error = "failed", f"Unexpected error: {exc.__class__.__name__}: {exc}"
     record.finished_at = timezone.now()
     record.save(update_fields=["status", "log_ids", "error", "finished_at"])
     return record
@@ -55,6 +61,8 @@ class OnDemand:
         self.report = report
         self.store = Store(job, None, initiated_by=initiated_by or "Provision on demand")
         self.cycle = Cycle(self.config, self.source, self.target, self.store, kind="incremental")
+        # On demand is asked for explicitly: a stop meant for scheduled cycles does not apply.
+        self.cycle.executor.should_stop = lambda: False
 
     def provision(self, object_type: str, source_id: str) -> list[int]:
         """Provision one object; returns the ids of the log rows written."""
@@ -141,7 +149,7 @@ class OnDemand:
                            "description": f"Retrieved group {name} with {len(members)} members.", "details": {}})
         users_of = {gid: {m["id"] for m in members}}
         plans = self.cycle._plan_groups({gid: group}, assignments, users_of,
-                                        {"touched": {gid}, "removed": set()})
+                                        {"touched": {gid}, "removed": set(), "view": None})
         if not plans:
             self.report(name, {"name": "Determine if group is in scope", "status": "Skipped",
                                "description": "The group is not assigned to the application.", "details": {}})

@@ -166,6 +166,12 @@ def plan_user(
             plan.reason = "The user is in scope and enabled again: the Dropbox member is restored."
             return plan
         if not wanted_active:
+            if link is None:
+                # Never act on a Dropbox member the portal did not provision or link.
+                plan.action, plan.code, plan.link = Action.SKIP, "NotLinked", False
+                plan.reason = "The user is disabled in Microsoft Entra ID, and the Dropbox member with its email " \
+                              "was not provisioned by the portal: it is left as it is."
+                return plan
             return _deprovision(plan, config, target, link, "SourceDisabled",
                                 "The user is disabled in Microsoft Entra ID.", now=now)
         if changes and rules.allow_update:
@@ -259,10 +265,8 @@ def plan_group(
     desired_members: set[str] | None,
     current_members: set[str] | None,
     full: bool,
-    attributes_known: bool = True,
 ) -> Plan:
-    """The action for one group: create, rename, change membership, or delete. Without
-    ``attributes_known`` (a linked group that did not change) only its members are compared."""
+    """The action for one group: create, rename, change membership, or delete."""
     rules = config.groups
     plan = Plan(ObjectType.GROUP, Action.OTHER, source_id, display_name=display_name,
                 target_id=target.group_id if target else (link.target_id if link else ""),
@@ -287,9 +291,9 @@ def plan_group(
                                                           if plan.add_members else [])
             return plan
         changes = []
-        if attributes_known and target.name != name:
+        if target.name != name:
             changes.append(("groupName", target.name, name))
-        if attributes_known and mapped.values.get("externalId") and target.external_id != mapped.values["externalId"]:
+        if mapped.values.get("externalId") and target.external_id != mapped.values["externalId"]:
             changes.append(("externalId", target.external_id, mapped.values["externalId"]))
         if desired_members is not None and current_members is not None:
             plan.add_members = sorted(desired_members - current_members)

@@ -57,6 +57,8 @@ class Store:
         self.in_scope = 0
         self.phase = ""
         self._last_flush = 0.0
+        self._last_stop_check = 0.0
+        self._stop = False
 
     # ------------------------------------------------------------------ links
     def links(self, object_type: str) -> dict[str, LinkInfo]:
@@ -79,9 +81,6 @@ class Store:
         cutoff = now - timedelta(days=days)
         return list(ObjectLink.objects.filter(job=self.job, object_type=ObjectType.USER, state=LinkState.DISABLED,
                                               disabled_at__lte=cutoff).values_list("source_id", flat=True))
-
-    def count_links(self, object_type: str) -> int:
-        return ObjectLink.objects.filter(job=self.job, object_type=object_type).count()
 
     # ------------------------------------------------------------------ source snapshots
     def memberships_of(self, user_ids: Iterable[str]) -> dict[str, set[str]]:
@@ -210,6 +209,7 @@ class Store:
             self.processed += 1
             if plan.log:
                 logs.append(self._log(plan, plan.action, status, now, None))
+            escrow_clear[plan.object_type].append(plan.source_id)
             key = (plan.object_type, plan.source_id)
             if plan.link and plan.target_id and plan.newly_linked:
                 upserts[key] = self._link_row(plan, None, now)
@@ -293,7 +293,7 @@ class Store:
 
     # ------------------------------------------------------------------ progress, lease, stop
     def flush(self, force: bool = False) -> None:
-        """Store progress (at most once a second), renew the lease and honour a stop request."""
+        """Store progress (at most once a second). Never raises: see :meth:`checkpoint`."""
         if self.read_only or self.cycle is None:
             return
         now = time.monotonic()
@@ -304,25 +304,41 @@ class Store:
             objects_processed=self.processed, objects_in_scope=max(self.in_scope, self.processed),
             counters=_plain(self.counters), phase=self.phase[:120],
         )
+
+    def checkpoint(self) -> None:
+        """Store progress, and stop here if an administrator asked to or the lease was lost.
+        Called where stopping loses nothing: between reads, and after writes are recorded."""
+        self.flush(force=True)
         if self.lease_lost is not None and self.lease_lost.is_set():
             raise LeaseLost("Another run took over this provisioning job.")
-        if ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists():
+        if self.stop_requested(fresh=True):
             raise StopRequested()
 
-    def stop_requested(self) -> bool:
+    def stop_requested(self, fresh: bool = False) -> bool:
+        """Whether to stop taking new work (asked at most once a second)."""
         if self.read_only:
             return False
-        return ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists()
+        if self.lease_lost is not None and self.lease_lost.is_set():
+            return True
+        now = time.monotonic()
+        if fresh or now - self._last_stop_check >= 1.0:
+            self._last_stop_check = now
+            self._stop = ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists()
+        return self._stop
+
+    def linked_target_ids(self, target_ids: Iterable[str]) -> set[str]:
+        """Which of these Dropbox ids belong to objects the portal linked."""
+        ids = list(target_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), BULK):
+            found |= set(ObjectLink.objects.filter(job=self.job, target_id__in=ids[start:start + BULK])
+                         .values_list("target_id", flat=True))
+        return found
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
-        self.flush(force=True)
+        self.checkpoint()
 
-    def save_delta_links(self, user_link: str | None, group_link: str | None, fingerprint: str) -> None:
-        if self.read_only:
-            return
-        ProvisioningJob.objects.filter(pk=self.job.pk).update(
-            user_delta_link=user_link or "", group_delta_link=group_link or "", config_fingerprint=fingerprint)
 
 
 def _show(value):

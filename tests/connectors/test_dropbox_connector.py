@@ -193,3 +193,14 @@ def test_without_an_authorization_it_says_so():
     with pytest.raises(CredentialsError) as caught:
         DropboxConnector(refresh_token=None)
     assert "not authorized" in caught.value.message
+
+
+def test_it_lists_admin_roles_and_sets_one(connector):
+    roles = {role["name"]: role["role_id"] for role in connector.available_roles()}
+    assert "Team admin" in roles and "User management admin" in roles
+    member = connector.get_member("email", "megan.bowen@contoso.com")
+    assert connector.set_admin_roles(member.team_member_id, [roles["User management admin"]]) == \
+        [roles["User management admin"]]
+    assert connector.get_member("team_member_id", member.team_member_id).roles == ["User management admin"]
+    connector.set_admin_roles(member.team_member_id, [])
+    assert connector.get_member("team_member_id", member.team_member_id).roles == []

@@ -135,3 +135,24 @@ def test_the_django_admin_lists_audit_events_read_only(client, root, alice, appl
     assert client.get(reverse("admin:provisioning_auditevent_add")).status_code == 403
     client.post(reverse("admin:provisioning_auditevent_delete", args=[event.pk]), {"post": "yes"})
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_it_keeps_secrets_out_of_tracebacks(caplog):
+    logger = logging.getLogger("provisioning.test.traceback")
+    logger.addFilter(audit.RedactSecretsFilter())
+    try:
+        try:
+            raise RuntimeError("refresh failed for refresh_token=abcdef0123456789")
+        except RuntimeError:
+            logger.exception("the exchange failed")
+    finally:
+        logger.filters.clear()
+    assert "abcdef0123456789" not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_worker_processes_keep_the_redacting_log_configuration(settings):
+    from portal.celery import app
+
+    assert app.conf.worker_hijack_root_logger is False
+    assert "redact" in settings.LOGGING["handlers"]["console"]["filters"]
