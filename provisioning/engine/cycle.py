@@ -182,6 +182,8 @@ class Cycle:
         self.relinked_users: set[str] = set()
         #: users planned as in scope (not the plans: an "already suspended" member is not in scope)
         self.in_scope_users = 0
+        #: Dropbox team member id -> the source user it is linked to
+        self.owner_of: dict[str, str] = {}
         self._errors: dict[str, int] = defaultdict(int)
         #: the source snapshot this cycle read, written by commit_snapshots() with the delta links
         self.snapshot: dict = {}
@@ -255,6 +257,7 @@ class Cycle:
         store.set_phase("Reading the Dropbox team")
         index = MemberIndex(self.target.iter_members())
         links = store.links(ObjectType.USER)
+        self.owner_of = {link.target_id: uid for uid, link in links.items()}
         candidates = set(users) if config.scope == "all" else set(assignments.users) | set(groups_of)
 
         store.set_phase("Planning")
@@ -437,8 +440,12 @@ class Cycle:
             for gid, uids in users_of_assigned.items():
                 for uid in uids & affected:
                     groups_of[uid].add(gid)
-        # Look up the Dropbox members behind links and the candidates' matching values, in batches.
-        index = self._lookup_members(affected, links, changed_users, fetched)
+        # Look up the Dropbox members behind links, and by their matching values those of the users
+        # in scope (a changed user the application does not cover costs no call), in batches.
+        in_scope = {uid for uid in affected if (changed_users.get(uid) or fetched.get(uid)) and user_decision(
+            self.config, user_source_attributes(changed_users.get(uid) or fetched[uid]), assignments,
+            groups_of.get(uid, set())).in_scope}
+        index = self._lookup_members(in_scope, links, changed_users, fetched)
         plans = []
         for uid in sorted(affected):
             link = links.get(uid)
@@ -471,10 +478,11 @@ class Cycle:
                         missing.add(uid)
         return fetched, missing
 
-    def _lookup_members(self, affected: set[str], links: dict[str, LinkInfo], changed: dict[str, dict],
+    def _lookup_members(self, wanted: set[str], links: dict[str, LinkInfo], changed: dict[str, dict],
                         fetched: dict[str, dict]) -> MemberIndex:
+        """The Dropbox members behind ``links``, and those matching the users in ``wanted``."""
         selectors: list[tuple[str, str]] = [("team_member_id", link.target_id) for link in links.values()]
-        for uid in affected:
+        for uid in wanted:
             if uid in links:
                 continue
             user = changed.get(uid) or fetched.get(uid)
@@ -493,6 +501,8 @@ class Cycle:
                 # A removed (recoverable) member is not on the team: it is not matched.
                 if member is not None and member.status != "removed":
                     index.add(member)
+        # Which of them the portal already linked, to whom.
+        self.owner_of.update(self.store.link_owners(ObjectType.USER, index.by_id))
         return index
 
     # ================================================================== one user
@@ -518,6 +528,21 @@ class Cycle:
             self.in_scope_users += 1
 
         target, matched_by = self._match(link, mapped.values if mapped else {}, index)
+        owner = self.owner_of.get(target.team_member_id) if target is not None else None
+        if owner is not None and owner != uid:
+            # The email (say) now belongs to someone else in Entra ID, but its Dropbox member is linked
+            # to the user who had it: never hand one member to two users.
+            steps.append(step("Match user between source and target system", "Skipped",
+                              f"The Dropbox member {target.email} is linked to another Microsoft Entra ID user.",
+                              teamMemberId=target.team_member_id, linkedTo=owner))
+            plan = Plan(ObjectType.USER, Action.SKIP, uid, display_name=display, upn=upn,
+                        code="TargetLinkedToAnotherUser", link=False,
+                        reason=f"The Dropbox member {target.email} is linked to another Microsoft Entra ID user "
+                               f"({owner}); it is not given to a second one.",
+                        recommendation="If the other user left, let its deprovisioning finish (or remove the member "
+                                       "in Dropbox); then this user is provisioned by the next cycle.")
+            plan.steps = steps
+            return plan
         if target is not None and mapped is not None and mapped.ok:
             mapped = map_object(config.users, attributes, creating=False, now=self.now)
         if target is None:

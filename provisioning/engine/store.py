@@ -326,6 +326,16 @@ class Store:
             self._stop = ProvisioningJob.objects.filter(pk=self.job.pk, stop_requested=True).exists()
         return self._stop
 
+    def link_owners(self, object_type: str, target_ids: Iterable[str]) -> dict[str, str]:
+        """Target id -> source id, for those of these Dropbox objects the portal linked."""
+        ids = list(target_ids)
+        owners: dict[str, str] = {}
+        for start in range(0, len(ids), BULK):
+            owners.update(ObjectLink.objects.filter(job=self.job, object_type=object_type,
+                                                    target_id__in=ids[start:start + BULK])
+                          .values_list("target_id", "source_id"))
+        return owners
+
     def linked_target_ids(self, target_ids: Iterable[str]) -> set[str]:
         """Which of these Dropbox ids belong to objects the portal linked."""
         ids = list(target_ids)

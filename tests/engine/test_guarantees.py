@@ -278,3 +278,24 @@ def test_stopping_keeps_the_links_and_logs_of_writes_already_made(services, refr
     assert created <= linked
     in_dropbox = {email for email, m in team(dbx).items() if m.get("external_id")}
     assert in_dropbox == linked, "every member the stopped cycle created is linked and logged"
+
+
+def test_a_member_linked_to_one_user_is_never_given_to_another(job, services, demo_sp):
+    graph, dbx = services
+    (old,) = unassigned_users(graph, demo_sp, 1)
+    assign(graph, demo_sp, old["id"])
+    cycle(job)
+    email = old["userPrincipalName"]
+    accept(dbx, [email.lower()])
+    member = team(dbx)[email.lower()]
+    # The employee leaves (soft delete frees the name in Entra ID); a newcomer gets the same address.
+    graph.graph("DELETE", f"/v1.0/users/{old['id']}")
+    newcomer = graph.graph("POST", "/v1.0/users", json={
+        "accountEnabled": True, "displayName": "New Person", "mailNickname": "newperson",
+        "userPrincipalName": email, "passwordProfile": {"password": "Pw-Very-Long-1a!"}}).json()
+    assign(graph, demo_sp, newcomer["id"])
+    cycle(job)
+    log = ProvisioningLog.objects.get(job=job, source_id=newcomer["id"])
+    assert (log.action, log.error_code) == (Action.SKIP, "TargetLinkedToAnotherUser")
+    assert ObjectLink.objects.get(job=job, target_id=member["team_member_id"]).source_id == old["id"]
+    assert team(dbx)[email.lower()]["status"] == "suspended"
