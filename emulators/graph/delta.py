@@ -126,14 +126,14 @@ class DeltaEngine:
                 while cursor < len(order) and len(values) < size:
                     user = directory.users.get(order[cursor])
                     if user is not None:
-                        values.append(_render_user(user, select, None, False))
+                        values.append(_render(user, select, None, False))
                     cursor += 1
                 return values, cursor, 0, cursor >= len(order)
             last = cursor - 1
             for index, user in directory.iter_users(cursor):
                 if len(values) >= size:
                     return values, index, 0, False
-                values.append(_render_user(user, select, None, False))
+                values.append(_render(user, select, None, False))
                 last = index
             return values, last + 1, 0, True
         items = self._changes(state)[0]
@@ -147,7 +147,7 @@ class DeltaEngine:
             if user is not None:
                 if props is not ALL and not props.intersection(select):
                     continue  # only properties outside the tracked set changed
-                values.append(_render_user(user, select, props, minimal))
+                values.append(_render(user, select, props, minimal))
             elif uid in directory.deleted_users:
                 values.append({"id": uid, "@removed": {"reason": "changed"}})
             else:
@@ -176,7 +176,7 @@ class DeltaEngine:
                 if group is None:
                     cursor, offset = cursor + 1, 0
                     continue
-                obj = _render_group(group, props, None, False)
+                obj = _render(group, props, None, False)
                 if track_members:
                     members = directory.members.get(group.id, {})
                     remaining = len(members) - offset
@@ -215,7 +215,7 @@ class DeltaEngine:
             if not relevant and not members_relevant:
                 cursor, offset = cursor + 1, 0
                 continue
-            obj = _render_group(group, props, changed, minimal)
+            obj = _render(group, props, changed, minimal)
             if members_relevant:
                 remaining = len(member_changes) - offset
                 if budget == 0:
@@ -280,35 +280,19 @@ class DeltaEngine:
         return result
 
 
-def _render_user(user: User, select: tuple, changed, minimal: bool) -> dict:
+def _render(obj: User | Group, select: tuple, changed, minimal: bool) -> dict:
+    """A user or group as one delta entry: with ``Prefer: return=minimal``, only the properties
+    that changed; otherwise every selected one that has a value (or that changed to none)."""
     out: dict[str, Any] = {}
-    if minimal and changed is not ALL and changed is not None:
-        for name in select:
-            if name in changed:
-                value = user.get(name)
-                out[name] = list(value) if isinstance(value, tuple) else value
-    else:
-        for name in select:
-            value = user.get(name)
-            if value is None and (changed is None or changed is ALL or name not in changed):
-                continue
-            out[name] = list(value) if isinstance(value, tuple) else value
-    out["id"] = user.id
+    only_changed = minimal and changed is not ALL and changed is not None
+    for name in select:
+        if only_changed and name not in changed:
+            continue
+        value = obj.get(name)
+        if not only_changed and value is None and (changed is None or changed is ALL or name not in changed):
+            continue
+        out[name] = list(value) if isinstance(value, tuple) else value
+    out["id"] = obj.id
     return out
 
 
-def _render_group(group: Group, props: tuple, changed, minimal: bool) -> dict:
-    out: dict[str, Any] = {}
-    if minimal and changed is not ALL and changed is not None:
-        for name in props:
-            if name in changed:
-                value = group.get(name)
-                out[name] = list(value) if isinstance(value, tuple) else value
-    else:
-        for name in props:
-            value = group.get(name)
-            if value is None and (changed is None or changed is ALL or name not in changed):
-                continue
-            out[name] = list(value) if isinstance(value, tuple) else value
-    out["id"] = group.id
-    return out

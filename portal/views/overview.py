@@ -21,6 +21,7 @@ from provisioning.engine import runner
 from provisioning.models import Application, CyclePreview, ObjectLink, SyncCycle
 from provisioning.tasks import enqueue_run, preview_job
 
+from .. import operations
 from ..forms import RenameForm
 from ..permissions import get_application_for_administrator, get_application_for_reader
 
@@ -86,9 +87,7 @@ def start(request: HttpRequest, app_id: UUID) -> HttpResponse:
         was_enabled = job.enabled
         job.enabled, job.stop_requested, job.next_run_at = True, False, timezone.now()
         job.save(update_fields=["enabled", "stop_requested", "next_run_at"])
-        audit.record(AuditActivity.START, request=request, target=application, application=application,
-                     before={"status": "On" if was_enabled else "Off"}, after={"status": "On"})
-        enqueue_run(job, initiated_by=request.user.email)
+        operations.started(request, job, was_enabled=was_enabled)
     messages.success(request, "Provisioning started: a cycle is starting now.")
     return redirect("portal:overview", application.id)
 
@@ -99,9 +98,7 @@ def stop(request: HttpRequest, app_id: UUID) -> HttpResponse:
     with transaction.atomic():
         job.enabled = False
         job.save(update_fields=["enabled"])
-        runner.request_stop(job)
-        audit.record(AuditActivity.STOP, request=request, target=application, application=application,
-                     before={"status": "On"}, after={"status": "Off"})
+        operations.stopped(request, job)
     messages.success(request, "Provisioning stopped. A running cycle stops after its current batch; everything "
                               "provisioned so far is kept.")
     return redirect("portal:overview", application.id)

@@ -23,10 +23,9 @@ from provisioning.connectors.routing import build_routes, rewrite_url
 from provisioning.constants import AuditActivity, AuditResult
 from provisioning.credentials import connector_for_token, describe_team, target_connector, test_connection
 from provisioning.engine import runner
-from provisioning.engine.runner import request_stop
-from provisioning.tasks import enqueue_run
 from provisioning.models import Application, ObjectLink, ProvisioningJob
 
+from .. import operations
 from ..forms import ProvisioningForm
 from ..permissions import (
     administrator_required,
@@ -108,14 +107,10 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
             audit.record(AuditActivity.UPDATE_SETTINGS, request=request, target=application,
                          application=application, before=before, after=after)
         if job.enabled and not was_enabled:
-            audit.record(AuditActivity.START, request=request, target=application, application=application,
-                         before={"status": "Off"}, after={"status": "On"})
-            enqueue_run(job, initiated_by=request.user.email)
+            operations.started(request, job, was_enabled=False)
             messages.success(request, "Provisioning is On: the initial cycle is starting.")
         elif was_enabled and not job.enabled:
-            audit.record(AuditActivity.STOP, request=request, target=application, application=application,
-                         before={"status": "On"}, after={"status": "Off"})
-            request_stop(job)
+            operations.stopped(request, job)
             messages.success(request, "Provisioning is Off. A running cycle stops after its current batch; "
                                       "everything provisioned so far is kept.")
     action = request.POST.get("action", "save")
