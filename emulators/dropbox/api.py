@@ -292,6 +292,14 @@ def _members_page(call: Call, after_seq: int, limit: int, include_removed: bool)
     }
 
 
+def _team_cursor(call: Call, cursor: str, kind: str) -> dict:
+    """A continue route's cursor, decoded; one of another kind or another team is invalid."""
+    decoded = wire.decode_cursor(cursor, kind)
+    if decoded is None or decoded.get("t") != call.team.team_id:
+        raise Refused("invalid_cursor")
+    return decoded
+
+
 @route("team/members/list_v2", dropbox.team.members_list_v2, "members.read")
 def members_list(call: Call, arg):
     return _members_page(call, 0, arg.limit, arg.include_removed)
@@ -299,9 +307,7 @@ def members_list(call: Call, arg):
 
 @route("team/members/list/continue_v2", dropbox.team.members_list_continue_v2, "members.read")
 def members_list_continue(call: Call, arg):
-    cursor = wire.decode_cursor(arg.cursor, "members")
-    if cursor is None or cursor.get("t") != call.team.team_id:
-        raise Refused("invalid_cursor")
+    cursor = _team_cursor(call, arg.cursor, "members")
     try:
         return _members_page(call, int(cursor["s"]), int(cursor["l"]), bool(cursor["r"]))
     except (KeyError, TypeError, ValueError):
@@ -429,9 +435,7 @@ def groups_list(call: Call, arg):
 
 @route("team/groups/list/continue", dropbox.team.groups_list_continue, "groups.read")
 def groups_list_continue(call: Call, arg):
-    cursor = wire.decode_cursor(arg.cursor, "groups")
-    if cursor is None or cursor.get("t") != call.team.team_id:
-        raise Refused("invalid_cursor")
+    cursor = _team_cursor(call, arg.cursor, "groups")
     try:
         return _groups_page(call, int(cursor["s"]), int(cursor["l"]))
     except (KeyError, TypeError, ValueError):
@@ -516,9 +520,7 @@ def groups_members_list(call: Call, arg):
 
 @route("team/groups/members/list/continue", dropbox.team.groups_members_list_continue, "groups.read")
 def groups_members_list_continue(call: Call, arg):
-    cursor = wire.decode_cursor(arg.cursor, "group_members")
-    if cursor is None or cursor.get("t") != call.team.team_id:
-        raise Refused("invalid_cursor")
+    cursor = _team_cursor(call, arg.cursor, "group_members")
     try:
         group = call.team.live_group("group_id", cursor["g"])
         return _group_members_page(call, group, int(cursor["s"]), int(cursor["l"]))
