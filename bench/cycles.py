@@ -130,9 +130,10 @@ def setup_application(dropbox, password: str) -> None:
     from urllib.parse import parse_qsl
 
     from emulators.dropbox.signin import sign_in_and_decide
-    from provisioning.connectors.dropbox import authorize_flow
+    from provisioning import connections
     from provisioning.connectors.entra import EntraConnector
-    from provisioning.credentials import connector_for_token, describe_team
+    from provisioning.credentials import describe_team
+    from provisioning.targets.dropbox.oauth import authorize_flow
     from provisioning.defaults import create_job
     from provisioning.gallery import find
     from provisioning.models import Application
@@ -148,9 +149,10 @@ def setup_application(dropbox, password: str) -> None:
                           web_url=dropbox.url)
     answer = sign_in_and_decide(flow.requests_session, flow.start(), "admin@contoso.com", password)
     token = flow.finish(dict(parse_qsl(urlsplit(answer.headers["Location"]).query))).refresh_token
-    admin_email, admin_id, team_name, team_id = describe_team(connector_for_token(token))
-    job.mode, job.enabled, job.dropbox_refresh_token = "automatic", True, token
-    job.dropbox_admin_email, job.dropbox_admin_member_id, job.dropbox_team_name = admin_email, admin_id, team_name
+    identity = describe_team(connections.target_for_secret(job, token))
+    job.mode, job.enabled, job.target_refresh_token = "automatic", True, token
+    job.target_admin_email, job.target_admin_id, job.target_team_name = (identity.admin_email, identity.admin_id,
+                                                                        identity.team_name)
     job.deletion_threshold = 10 ** 9
     job.save()
 

@@ -14,7 +14,7 @@ from django import forms
 from django.http import QueryDict
 
 from provisioning.constants import ApplyWhen, MappingType, ObjectType
-from provisioning.defaults import SOURCE_ATTRIBUTES, TARGET_SCHEMA
+from provisioning.defaults import SOURCE_ATTRIBUTES, schema_table
 from provisioning.expressions import ExpressionError, parse, referenced_attributes
 from provisioning.expressions.scoping import OPERATORS, UNARY, ScopingError, validate_clause
 from provisioning.models import AttributeMapping, ObjectMapping
@@ -119,7 +119,7 @@ class AttributeMappingForm(MappingFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.object_mapping = object_mapping
         self.instance.object_mapping = object_mapping
-        self.schema = TARGET_SCHEMA[object_mapping.object_type]
+        self.schema = schema_table(object_mapping)
         self.others = [m for m in object_mapping.attributes.all() if m.pk != self.instance.pk]
         self.original_target = self.instance.target_attribute if self.instance.pk else None
         self.warnings: list[str] = []
@@ -257,7 +257,7 @@ class AttributeMappingForm(MappingFormMixin, forms.ModelForm):
 
 def delete_refusal(mapping: AttributeMapping) -> str:
     """Why a mapping cannot be deleted, or "" if it can."""
-    schema = TARGET_SCHEMA.get(mapping.object_mapping.object_type, {})
+    schema = schema_table(mapping.object_mapping)
     if schema.get(mapping.target_attribute, {}).get("required"):
         return f"{mapping.target_attribute} is required by Dropbox for Business, so its mapping cannot be deleted."
     if mapping.is_matching and not mapping.object_mapping.attributes.exclude(pk=mapping.pk).filter(

@@ -46,7 +46,7 @@ portal_patterns = [
          name="expression_evaluate"),
     path("applications/<uuid:app_id>/provisioning/expression-builder/users/", expressions.search_users,
          name="expression_users"),
-    path("applications/oauth/dropbox/callback/", provisioning.dropbox_callback, name="dropbox_callback"),
+    path("applications/oauth/<slug:target>/callback/", provisioning.oauth_callback, name="oauth_callback"),
     path("applications/<uuid:app_id>/provision-on-demand/", ondemand.page, name="on_demand"),
     path("applications/<uuid:app_id>/provision-on-demand/search/", ondemand.search, name="on_demand_search"),
     path("applications/<uuid:app_id>/provision-on-demand/provision/", ondemand.provision, name="on_demand_provision"),

@@ -25,6 +25,8 @@ class AuditActivity(models.TextChoices):
     RESTART = "Enable/restart provisioning configuration", "Enable/restart provisioning configuration"
     UPDATE_MAPPINGS = "Update attribute mappings or scope", "Update attribute mappings or scope"
     ALLOW_DELETES = "Allow staged deletions", "Allow staged deletions"
+    QUARANTINE = "Quarantine provisioning job", "Quarantine provisioning job"
+    RELEASE_QUARANTINE = "Release provisioning job from quarantine", "Release provisioning job from quarantine"
     PROVISION_ON_DEMAND = "Provision on demand", "Provision on demand"
     INVITE_USER = "Invite portal user", "Invite portal user"
     UPDATE_USER = "Update portal user", "Update portal user"

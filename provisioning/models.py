@@ -120,7 +120,7 @@ class ProvisioningJob(models.Model):
     wipe_devices_on_disable = models.BooleanField(default=False)
     #: Days a disabled member stays suspended before being removed; 0 removes at once; None never removes.
     delete_after_days = models.PositiveIntegerField(null=True, blank=True, default=30)
-    #: Team member id of the admin who receives the files of removed members (blank: files are deleted).
+    #: Target account id of the admin who receives the files of removed members (blank: files are deleted).
     transfer_files_to = models.CharField(max_length=120, blank=True)
     transfer_files_to_email = models.EmailField(blank=True)
     remove_invited_members = models.BooleanField(default=False)
@@ -128,12 +128,13 @@ class ProvisioningJob(models.Model):
     notification_email = models.EmailField(blank=True)
     notify_on_failure = models.BooleanField(default=False)
 
-    # ---- Admin Credentials
-    dropbox_refresh_token = EncryptedTextField()
-    dropbox_team_id = models.CharField(max_length=120, blank=True)
-    dropbox_team_name = models.CharField(max_length=200, blank=True)
-    dropbox_admin_email = models.EmailField(blank=True)
-    dropbox_admin_member_id = models.CharField(max_length=120, blank=True)
+    # ---- Admin Credentials: the target's authorization and whom it belongs to
+    target_refresh_token = EncryptedTextField()
+    target_team_id = models.CharField(max_length=120, blank=True)
+    target_team_name = models.CharField(max_length=200, blank=True)
+    target_admin_email = models.EmailField(blank=True)
+    #: the target account of the admin who authorized the portal: never written to
+    target_admin_id = models.CharField(max_length=120, blank=True)
     authorized_at = models.DateTimeField(null=True, blank=True)
     authorized_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+")
@@ -171,7 +172,7 @@ class ProvisioningJob(models.Model):
 
     @property
     def is_authorized(self) -> bool:
-        return bool(self.dropbox_refresh_token)
+        return bool(self.target_refresh_token)
 
     @property
     def is_quarantined(self) -> bool:
@@ -253,8 +254,9 @@ class SyncCycle(models.Model):
     counters = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     initiated_by = models.CharField(max_length=254, blank=True)
-    dropbox_calls = models.PositiveIntegerField(default=0)
-    graph_calls = models.PositiveIntegerField(default=0)
+    #: calls made to the target application and to the source directory
+    target_calls = models.PositiveIntegerField(default=0)
+    source_calls = models.PositiveIntegerField(default=0)
     rate_limit_waited_seconds = models.FloatField(default=0)
 
     class Meta:

@@ -13,10 +13,10 @@ from kombu import Connection
 from emulators.demo import DEMO_DROPBOX_APP_KEY, DROPBOX_FOR_BUSINESS_APP_ID
 from portal.celery import app as celery_app
 from provisioning.connectors import entra
-from provisioning.connectors.dropbox import authorize_flow
 from provisioning.connectors.entra import EntraConnector
 from provisioning.constants import CycleStatus
-from provisioning.credentials import connector_for_token
+from provisioning.targets.dropbox.connector import DropboxConnector
+from provisioning.targets.dropbox.oauth import authorize_flow
 from tests.workers import CeleryProcess, child_environment
 
 CALLBACK = "http://127.0.0.1:8000/applications/oauth/dropbox/callback/"
@@ -60,7 +60,7 @@ def entra_connector(**overrides) -> EntraConnector:
 
 
 def dropbox_connector(token: str, **overrides):
-    return connector_for_token(token, **overrides)
+    return DropboxConnector.from_settings(token, **overrides)
 
 
 @pytest.fixture
@@ -83,11 +83,11 @@ def provisioned_job(application_sp: dict, refresh_token: str, *, enabled: bool =
     app = Application.objects.create(display_name="Dropbox for Business", app_id=application_sp["appId"],
                                      service_principal_id=application_sp["id"])
     job = create_job(app)
-    admin_email, admin_id, team_name, team_id = describe_team(dropbox_connector(refresh_token))
+    identity = describe_team(dropbox_connector(refresh_token))
     job.mode, job.enabled = "automatic", enabled
-    job.dropbox_refresh_token = refresh_token
-    job.dropbox_admin_email, job.dropbox_admin_member_id = admin_email, admin_id
-    job.dropbox_team_name, job.dropbox_team_id = team_name, team_id
+    job.target_refresh_token = refresh_token
+    job.target_admin_email, job.target_admin_id = identity.admin_email, identity.admin_id
+    job.target_team_name, job.target_team_id = identity.team_name, identity.team_id
     for key, value in settings_.items():
         setattr(job, key, value)
     job.save()

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from provisioning import audit
+from provisioning import audit, connections
 from provisioning.connectors.entra import EntraConnector
 from provisioning.connectors.errors import ConnectorError
 from provisioning.constants import DEFAULT_ACCESS_ROLE_ID, AuditActivity
@@ -27,7 +27,19 @@ DEFAULT_ACCESS_NAME = "Default Access"
 
 
 def source_connector() -> EntraConnector:
-    return EntraConnector.from_settings(max_attempts=3, max_wait=10)
+    return connections.source(interactive=True)
+
+
+def directory_results(request: HttpRequest, *, kinds: tuple[str, ...] = ("users", "groups")) -> dict:
+    """Live search of the directory by the start of a name (or UPN): the context of the results partial."""
+    query = request.GET.get("q", "").strip()
+    results, error = [], None
+    if query:
+        try:
+            results = source_connector().search_directory(query, limit=10, kinds=kinds)
+        except ConnectorError as exc:
+            error = exc.message
+    return {"results": results, "query": query, "error": error}
 
 
 def app_roles(service_principal: dict) -> list[dict]:
@@ -101,16 +113,9 @@ def add_assignment(request: HttpRequest, app_id: UUID) -> HttpResponse:
 def directory_search(request: HttpRequest, app_id: UUID) -> HttpResponse:
     """Live search results: users by name or UPN, groups by name."""
     application = get_application_for_administrator(request, app_id)
-    query = request.GET.get("q", "").strip()
     kinds = ("users",) if request.GET.get("kind") == "users" else ("users", "groups")
-    results, error = [], None
-    if len(query) >= 1:
-        try:
-            results = source_connector().search_directory(query, limit=10, kinds=kinds)
-        except ConnectorError as exc:
-            error = exc.message
     return render(request, "portal/partials/directory_results.html",
-                  {"application": application, "results": results, "query": query, "error": error})
+                  {"application": application, **directory_results(request, kinds=kinds)})
 
 
 @require_POST

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_safe
 from provisioning.connectors.errors import ConnectorError, NotFoundError
 from provisioning.constants import ObjectType
 from provisioning.defaults import SOURCE_ATTRIBUTES
-from provisioning.engine.config import graph_select
 from provisioning.engine.mapping import user_source_attributes
 from provisioning.expressions import (
     FUNCTIONS,
@@ -47,7 +46,7 @@ def _read_user(user_id: str, names: set[str]) -> tuple[dict | None, list[str], s
     connector = source_connector()
     warnings: list[str] = []
     try:
-        user = connector.get_user(user_id, select=graph_select(names))
+        user = connector.get_user(user_id, select=connector.select_for(names))
     except NotFoundError:
         return None, warnings, "This user is no longer in the directory: search for another one."
     except ConnectorError as exc:
@@ -55,7 +54,7 @@ def _read_user(user_id: str, names: set[str]) -> tuple[dict | None, list[str], s
         if known == names:
             return None, warnings, f"The user could not be read from Microsoft Entra ID: {exc.message}"
         try:
-            user = connector.get_user(user_id, select=graph_select(known))
+            user = connector.get_user(user_id, select=connector.select_for(known))
         except ConnectorError as again:
             return None, warnings, f"The user could not be read from Microsoft Entra ID: {again.message}"
         unknown = ", ".join(sorted(names - known))

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from provisioning import audit
 from provisioning.constants import ApplyWhen, AuditActivity, MappingType, ObjectType
-from provisioning.defaults import SOURCE_ATTRIBUTES, TARGET_SCHEMA, restore_default_mappings
+from provisioning.defaults import SOURCE_ATTRIBUTES, restore_default_mappings, schema_table
 from provisioning.expressions import FUNCTIONS, ExpressionError, referenced_attributes
 from provisioning.expressions.scoping import UNARY
 from provisioning.models import Application, AttributeMapping, ObjectMapping
@@ -145,7 +145,7 @@ def mappings(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 
 def _rows(object_mapping: ObjectMapping) -> list[dict]:
-    schema = TARGET_SCHEMA[object_mapping.object_type]
+    schema = schema_table(object_mapping)
     rows = []
     for mapping in object_mapping.attributes.all():
         mapping.object_mapping = object_mapping
@@ -210,7 +210,7 @@ def _render_edit(request, application, object_mapping, form, mapping, status=200
     return render(request, "portal/mappings/edit_mapping.html", _context(
         application, object_mapping, form=form, mapping=mapping,
         source_attributes=SOURCE_ATTRIBUTES[object_mapping.object_type],
-        target_schema=TARGET_SCHEMA[object_mapping.object_type],
+        target_schema=schema_table(object_mapping),
         delete_refusal=delete_refusal(mapping) if mapping else "",
         functions=FUNCTIONS.values(),
     ), status=status)

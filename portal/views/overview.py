@@ -8,20 +8,16 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from provisioning import audit
-from provisioning.constants import Action, AuditActivity, CycleStatus, LinkState, ObjectType, ProvisioningMode
-from provisioning.engine import runner
+from provisioning import applications, jobs
+from provisioning.constants import Action, CycleStatus, LinkState, ObjectType
 from provisioning.models import Application, CyclePreview, ObjectLink, SyncCycle
-from provisioning.tasks import enqueue_run, preview_job
 
-from .. import operations
 from ..forms import RenameForm
 from ..permissions import get_application_for_administrator, get_application_for_reader
 
@@ -71,68 +67,38 @@ def cycle_status(request: HttpRequest, app_id: UUID) -> HttpResponse:
                   {**_status_context(application), **_statistics(application)})
 
 
-def _operation(request: HttpRequest, app_id: UUID):
+def _operate(request: HttpRequest, app_id: UUID, operation, success: str) -> HttpResponse:
+    """Run one of the job's operations for an administrator, and say what it did (or why not)."""
     application = get_application_for_administrator(request, app_id)
-    return application, application.job
+    try:
+        operation(application.job, jobs.Actor.of(request))
+    except jobs.JobError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return redirect("portal:overview", application.id)
 
 
 @require_POST
 def start(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application, job = _operation(request, app_id)
-    if job.mode != ProvisioningMode.AUTOMATIC or not job.is_authorized:
-        messages.error(request, "Set Provisioning Mode to Automatic and authorize the portal against Dropbox "
-                                "(Provisioning page) before starting provisioning.")
-        return redirect("portal:overview", application.id)
-    with transaction.atomic():
-        was_enabled = job.enabled
-        job.enabled, job.stop_requested, job.next_run_at = True, False, timezone.now()
-        job.save(update_fields=["enabled", "stop_requested", "next_run_at"])
-        operations.started(request, job, was_enabled=was_enabled)
-    messages.success(request, "Provisioning started: a cycle is starting now.")
-    return redirect("portal:overview", application.id)
+    return _operate(request, app_id, jobs.start, "Provisioning started: a cycle is starting now.")
 
 
 @require_POST
 def stop(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application, job = _operation(request, app_id)
-    with transaction.atomic():
-        job.enabled = False
-        job.save(update_fields=["enabled"])
-        operations.stopped(request, job)
-    messages.success(request, "Provisioning stopped. A running cycle stops after its current batch; everything "
-                              "provisioned so far is kept.")
-    return redirect("portal:overview", application.id)
+    return _operate(request, app_id, jobs.stop, "Provisioning stopped. A running cycle stops after its current "
+                                                "batch; everything provisioned so far is kept.")
 
 
 @require_POST
 def restart(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application, job = _operation(request, app_id)
-    with transaction.atomic():
-        runner.restart(job)
-        audit.record(AuditActivity.RESTART, request=request, target=application, application=application,
-                     detail="Delta links, escrows and quarantine cleared; links kept.")
-        job.refresh_from_db()
-        if job.enabled and job.mode == ProvisioningMode.AUTOMATIC:
-            enqueue_run(job, force_full=True, initiated_by=request.user.email)
-    messages.success(request, "Provisioning was restarted: the next cycle reads everything again.")
-    return redirect("portal:overview", application.id)
+    return _operate(request, app_id, jobs.restart, "Provisioning was restarted: the next cycle reads everything again.")
 
 
 @require_POST
 def allow_deletes(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application, job = _operation(request, app_id)
-    if not job.staged_cycle_id:
-        messages.info(request, "No deletions are waiting for approval.")
-        return redirect("portal:overview", application.id)
-    with transaction.atomic():
-        staged = job.staged_cycle
-        runner.allow_deletes(job)
-        audit.record(AuditActivity.ALLOW_DELETES, request=request, target=application, application=application,
-                     detail=f"Allowed the deletions staged by cycle {staged.cycle_id}.")
-        if job.enabled:
-            enqueue_run(job, initiated_by=request.user.email)
-    messages.success(request, "Deletes are allowed for the next cycle, which is starting now.")
-    return redirect("portal:overview", application.id)
+    return _operate(request, app_id, jobs.allow_deletes, "Deletes are allowed for the next cycle, which is starting "
+                                                         "now.")
 
 
 @require_POST
@@ -142,23 +108,19 @@ def rename(request: HttpRequest, app_id: UUID) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "; ".join(form.errors["display_name"]))
         return redirect("portal:overview", application.id)
-    before = application.display_name
-    application.display_name = form.cleaned_data["display_name"]
-    application.save(update_fields=["display_name", "updated_at"])
-    audit.record(AuditActivity.UPDATE_APPLICATION, request=request, target=application,
-                 before={"display_name": before}, after={"display_name": application.display_name})
+    applications.rename(application, form.cleaned_data["display_name"], jobs.Actor.of(request))
     messages.success(request, "The application was renamed.")
     return redirect("portal:overview", application.id)
 
 
 @require_POST
 def preview_start(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application, job = _operation(request, app_id)
-    if not job.is_authorized:
-        messages.error(request, "Authorize the portal against Dropbox before previewing a cycle.")
+    application = get_application_for_administrator(request, app_id)
+    try:
+        record = jobs.request_preview(application.job, jobs.Actor.of(request))
+    except jobs.JobError as exc:
+        messages.error(request, str(exc))
         return redirect("portal:overview", application.id)
-    record = CyclePreview.objects.create(job=job, requested_by=request.user.email)
-    transaction.on_commit(lambda: preview_job.delay(record.pk))
     return redirect("portal:preview", application.id, record.pk)
 
 

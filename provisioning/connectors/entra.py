@@ -21,6 +21,8 @@ import msal
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from ..batching import chunked
+from .calls import CallStats
 from .errors import (
     BadDataError,
     ConfigurationError,
@@ -41,6 +43,9 @@ GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
 PAGE_SIZE = 999
 BATCH_SIZE = 20
 DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
+
+#: Source attribute names of the mappings that are not Graph property names (None: not read by $select).
+GRAPH_NAMES: dict[str, str | None] = {"objectId": "id", "IsSoftDeleted": None, "members": None}
 
 #: Properties the engine always needs, whatever the mappings read.
 USER_BASE_SELECT = ("id", "userPrincipalName", "displayName", "accountEnabled", "mail")
@@ -90,16 +95,6 @@ def _delta_expired(exc: ConnectorError) -> bool:
     return exc.status == 410 or code in ("syncStateNotFound", "resyncRequired", "syncStateInvalid")
 
 
-@dataclass
-class Stats:
-    """What the connector did, for cycle summaries and benchmarks."""
-
-    requests: int = 0
-    retries: int = 0
-    waited_seconds: float = 0.0
-    throttled: int = 0
-
-
 class EntraConnector:
     """Reads (and, for the assignment page, writes) one tenant through Microsoft Graph."""
 
@@ -128,8 +123,8 @@ class EntraConnector:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.timeout = timeout
-        self.stats = Stats()
-        self._stats_lock = threading.Lock()
+        self.stats = CallStats()
+        self.sleep = time.sleep
         self._key = (tenant_id, client_id, hash(client_secret), login_url, graph_url)
 
     @classmethod
@@ -188,11 +183,7 @@ class EntraConnector:
     def _before_sleep(self, state: RetryCallState) -> None:
         pause = state.next_action.sleep if state.next_action else 0.0
         exc = state.outcome.exception() if state.outcome else None
-        with self._stats_lock:
-            self.stats.retries += 1
-            self.stats.waited_seconds += pause
-            if isinstance(exc, RateLimited):
-                self.stats.throttled += 1
+        self.stats.waited(pause, throttled=isinstance(exc, RateLimited))
         log.info("Graph call failed (%s); retrying in %.1f s", exc, pause)
 
     def request(self, method: str, url: str, *, params=None, json=None, headers=None) -> requests.Response:
@@ -205,6 +196,7 @@ class EntraConnector:
             retry=retry_if_exception_type(TransientError),
             before_sleep=self._before_sleep,
             reraise=True,
+            sleep=lambda seconds: self.sleep(seconds),
         )
         for attempt in retrying:
             with attempt:
@@ -213,8 +205,7 @@ class EntraConnector:
 
     def _send(self, method, url, *, params, json, headers, retry_auth: bool) -> requests.Response:
         all_headers = {"Authorization": f"Bearer {self.token()}", **(headers or {})}
-        with self._stats_lock:
-            self.stats.requests += 1
+        self.stats.called(write=method != "GET")
         try:
             response = self.session.request(method, url, params=params, json=json, headers=all_headers,
                                             timeout=self.timeout)
@@ -271,9 +262,7 @@ class EntraConnector:
     def iter_members_of_groups(self, group_ids: Iterable[str], *, transitive: bool = False) -> Iterator[tuple[str, dict]]:
         """(group id, member) for the members of many groups, 20 first pages per ``$batch``."""
         relation = "transitiveMembers" if transitive else "members"
-        ids = list(dict.fromkeys(group_ids))
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start:start + BATCH_SIZE]
+        for chunk in chunked(dict.fromkeys(group_ids), BATCH_SIZE):
             requests_ = {gid: f"/groups/{gid}/{relation}?$select=id,displayName,userPrincipalName&$top={PAGE_SIZE}"
                          for gid in chunk}
             # A group deleted while it is read simply has no members.
@@ -314,13 +303,58 @@ class EntraConnector:
             if not pending:
                 return (results, missing) if missing_ok else results
             pause = min(retry_after or 1.0, self.max_wait)
-            with self._stats_lock:
-                self.stats.retries += 1
-                self.stats.waited_seconds += pause
-                self.stats.throttled += 1
-            time.sleep(pause)
+            self.stats.waited(pause, throttled=True)
+            self.sleep(pause)
         raise TransientError(f"Microsoft Graph kept failing {len(pending)} requests of a $batch.",
                              service="Microsoft Graph")
+
+    # ------------------------------------------------------------------ what a cycle reads, by source attribute
+    @staticmethod
+    def select_for(attribute_names: Iterable[str]) -> list[str]:
+        """The Graph ``$select`` for the mappings' source attribute names (``objectId`` is ``id``;
+        ``IsSoftDeleted`` is derived, and a group's ``members`` are read apart)."""
+        return [GRAPH_NAMES.get(name, name) for name in sorted(attribute_names) if GRAPH_NAMES.get(name, name)]
+
+    def get_users(self, ids: Iterable[str], select: Iterable[str] = ()) -> tuple[dict[str, dict], set[str]]:
+        """Users by id, 20 per ``$batch``: (found, ids that do not exist)."""
+        return self._get_many("users", ids, self._select(USER_BASE_SELECT, select))
+
+    def get_groups(self, ids: Iterable[str], select: Iterable[str] = ()) -> tuple[dict[str, dict], set[str]]:
+        """Groups by id, 20 per ``$batch``: (found, ids that do not exist)."""
+        return self._get_many("groups", ids, self._select(GROUP_BASE_SELECT, select))
+
+    def _get_many(self, collection: str, ids: Iterable[str], select: str) -> tuple[dict[str, dict], set[str]]:
+        found: dict[str, dict] = {}
+        missing: set[str] = set()
+        for chunk in chunked(dict.fromkeys(ids), BATCH_SIZE):
+            answers, gone = self.batch_get({oid: f"/{collection}/{quote(oid)}?$select={select}" for oid in chunk},
+                                           missing_ok=True)
+            found.update(answers)
+            missing |= gone
+        return found, missing
+
+    def soft_deleted_user_ids(self) -> set[str]:
+        """Users in the tenant's recycle bin."""
+        return {item["id"] for item in self.iter_collection(
+            "directory/deletedItems/microsoft.graph.user", params={"$select": "id", "$top": PAGE_SIZE})}
+
+    def is_soft_deleted(self, user_id: str) -> bool:
+        """Whether a user is in the recycle bin (deleted, still restorable)."""
+        try:
+            self.get_json(f"directory/deletedItems/{quote(user_id)}")
+            return True
+        except NotFoundError:
+            return False
+
+    def member_ids_of_groups(self, group_ids: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(group id, member id, "user" | "group") for the direct members of groups."""
+        for gid, member in self.iter_members_of_groups(group_ids):
+            yield gid, member["id"], "group" if member.get("@odata.type", "").endswith("group") else "user"
+
+    def group_ids_of_user(self, user_id: str, *, transitive: bool = False) -> set[str]:
+        """The groups a user is a member of (directly, or at any depth)."""
+        return {item["id"] for item in self.iter_member_of(user_id, transitive=transitive)
+                if item.get("@odata.type", "").endswith("group")}
 
     def users_delta(self, *, select: Iterable[str] = (), delta_link: str | None = None) -> DeltaRound:
         """A delta round for users: all users on the first round, then only changes."""

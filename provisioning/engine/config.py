@@ -92,8 +92,8 @@ class EngineConfig:
     transfer_files_to: str = ""
     remove_invited_members: bool = False
     expand_nested_groups: bool = False
-    #: the Dropbox member that authorized the portal: never written to
-    protected_member_id: str = ""
+    #: the target account of the admin who authorized the portal: never written to
+    protected_account_id: str = ""
 
     def fingerprint(self) -> str:
         """Changes when anything that decides scope or values changes."""
@@ -103,20 +103,6 @@ class EngineConfig:
                     "remove_invited_members": self.remove_invited_members,
                     "delete_after_days": self.delete_after_days}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
-
-
-# Graph property names for the source attribute names the mappings use.
-_GRAPH_NAMES = {"objectId": "id", "IsSoftDeleted": None, "members": None}
-
-
-def graph_select(names: set[str]) -> list[str]:
-    """The Graph ``$select`` for source attribute names (objectId is ``id``; IsSoftDeleted is derived)."""
-    selected = []
-    for name in sorted(names):
-        graph = _GRAPH_NAMES.get(name, name)
-        if graph:
-            selected.append(graph)
-    return selected
 
 
 def from_job(job) -> EngineConfig:
@@ -152,5 +138,5 @@ def from_job(job) -> EngineConfig:
         transfer_files_to=job.transfer_files_to,
         remove_invited_members=job.remove_invited_members,
         expand_nested_groups=job.expand_nested_groups,
-        protected_member_id=job.dropbox_admin_member_id,
+        protected_account_id=job.target_admin_id,
     )

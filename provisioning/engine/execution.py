@@ -1,5 +1,5 @@
-"""Execution: the planned writes, sent to Dropbox with bounded concurrency that
-halves when Dropbox answers 429 and grows back while it does not.
+"""Execution: the planned writes, sent to the target with bounded concurrency
+that halves when the target answers 429 and grows back while it does not.
 
 Work runs in threads; results come back to the calling thread, which alone
 touches the database (in bulk)."""
@@ -13,17 +13,18 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from ..connectors.dropbox import ADD_BATCH_SIZE, DropboxConnector, Member, NewMember
 from ..connectors.errors import (
     BadDataError,
+    ConflictError,
     ConnectorError,
     CredentialsError,
     NotFoundError,
     TransientError,
 )
 from ..constants import Action, LogStatus, ObjectType
+from ..targets.base import Account, AccountStatus, CreateOutcome, NewAccount, RemoveOptions, TargetConnector
 from .config import EngineConfig
-from .planning import Plan
+from .types import Plan
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +75,14 @@ class Result:
     status: str
     action: str
     error: ConnectorError | None = None
-    member: Member | None = None
+    account: Account | None = None
     target_id: str = ""
-    target_email: str = ""
+    target_label: str = ""
     exported: dict = field(default_factory=dict)
     duration_ms: int = 0
     #: a passing failure: escrow the object for a later cycle
     transient: bool = False
-    #: the link must be dropped (the target vanished)
+    #: the link must be dropped (the target object vanished)
     unlink: bool = False
 
     @property
@@ -89,39 +90,54 @@ class Result:
         return self.status in (LogStatus.SUCCESS, LogStatus.WARNING)
 
 
-def _exported(values: dict) -> dict:
-    return {k: v for k, v in values.items() if k != "members"}
+def _exported(values: dict, members_attribute: str) -> dict:
+    return {k: v for k, v in values.items() if k != members_attribute}
+
+
+def _retrying(call: Callable, sleep: Callable[[float], None], attempts: int = 2):
+    """Retry a passing failure once more within the cycle, after the connector's own retries."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except TransientError:
+            if attempt == attempts - 1:
+                raise
+            sleep(1.0 + attempt)
 
 
 class Executor:
-    """Sends planned writes to Dropbox."""
+    """Sends planned writes to the target."""
 
-    def __init__(self, target: DropboxConnector, config: EngineConfig, *, max_workers: int = 24,
-                 initial: int = 8, should_stop: Callable[[], bool] = lambda: False):
+    def __init__(self, target: TargetConnector, config: EngineConfig, *, max_workers: int = 24,
+                 initial: int = 8, should_stop: Callable[[], bool] = lambda: False,
+                 sleep: Callable[[float], None] = time.sleep):
         self.target = target
         self.config = config
         self.limit = AdaptiveLimit(initial=initial, maximum=max_workers)
         self.max_workers = max_workers
         self.should_stop = should_stop
+        self.sleep = sleep
         #: the error that stopped execution (rejected credentials), raised once the work in flight is recorded
         self.fatal: CredentialsError | None = None
         target.on_rate_limit = self.limit.throttled
+        self._users = UserWrites(self)
+        self._groups = GroupWrites(self)
+
+    def retrying(self, call: Callable):
+        return _retrying(call, self.sleep)
 
     # ------------------------------------------------------------------ scheduling
     def run(self, plans: Iterable[Plan]) -> Iterator[Result]:
         """Execute plans; yield results as they complete (in this thread). Stops taking new work
         when ``should_stop`` says so or the credentials are rejected, and always drains the work in
-        flight, so every write that reached Dropbox comes back as a result."""
+        flight, so every write that reached the target comes back as a result."""
         units = self._units(plans)
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dropbox") as pool:
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="target") as pool:
             in_flight: set[Future] = set()
             exhausted = False
             while True:
                 while not exhausted and len(in_flight) < self.max_workers * 2:
-                    if self.fatal is not None or self.should_stop():
-                        exhausted = True
-                        break
-                    unit = next(units, None)
+                    unit = None if (self.fatal is not None or self.should_stop()) else next(units, None)
                     if unit is None:
                         exhausted = True
                         break
@@ -133,11 +149,13 @@ class Executor:
                     yield from future.result()
 
     def _units(self, plans: Iterable[Plan]) -> Iterator[list[Plan]]:
+        """One write per unit, except creates of accounts, which go as many per call as the target takes."""
+        size = self.target.schema.create_batch_size
         creates: list[Plan] = []
         for plan in plans:
             if plan.object_type == ObjectType.USER and plan.action == Action.CREATE:
                 creates.append(plan)
-                if len(creates) == ADD_BATCH_SIZE:
+                if len(creates) == size:
                     yield creates
                     creates = []
             else:
@@ -160,156 +178,164 @@ class Executor:
         first = unit[0]
         try:
             if first.object_type == ObjectType.USER and first.action == Action.CREATE:
-                results = self._create_users(unit)
+                results = self._users.create(unit)
             elif first.object_type == ObjectType.USER:
-                results = [self._user_action(first)]
+                results = [self._users.act(first)]
             else:
-                results = [self._group_action(first)]
+                results = [self._groups.act(first)]
         except CredentialsError as exc:
             # Every further call would fail the same way: stop taking work, keep what is done,
             # and retry these objects once the credentials are fixed.
             self.fatal = exc
             results = [Result(plan, LogStatus.FAILURE, plan.action, error=exc, transient=True,
-                              target_id=plan.target_id, target_email=plan.target_email) for plan in unit]
+                              target_id=plan.target_id, target_label=plan.target_label) for plan in unit]
         except ConnectorError as exc:
-            results = [self._failure(plan, exc) for plan in unit]
+            results = [failure(plan, exc) for plan in unit]
         elapsed = int((time.monotonic() - started) * 1000)
         for result in results:
             result.duration_ms = result.duration_ms or elapsed
         return results
 
-    @staticmethod
-    def _failure(plan: Plan, exc: ConnectorError) -> Result:
-        return Result(plan, LogStatus.FAILURE, plan.action, error=exc, transient=isinstance(exc, TransientError),
-                      target_id=plan.target_id, target_email=plan.target_email,
-                      unlink=isinstance(exc, NotFoundError) and plan.object_type == ObjectType.USER)
 
-    def _retrying(self, call: Callable, attempts: int = 2):
-        """Retry a passing failure once more within the cycle, after the connector's own retries."""
-        for attempt in range(attempts):
-            try:
-                return call()
-            except TransientError:
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(1.0 + attempt)
+def failure(plan: Plan, exc: ConnectorError) -> Result:
+    return Result(plan, LogStatus.FAILURE, plan.action, error=exc, transient=isinstance(exc, TransientError),
+                  target_id=plan.target_id, target_label=plan.target_label,
+                  unlink=isinstance(exc, NotFoundError) and plan.object_type == ObjectType.USER)
 
-    # ------------------------------------------------------------------ users
-    def _create_users(self, plans: list[Plan]) -> list[Result]:
-        new = [
-            NewMember(email=p.values["email"], given_name=p.values.get("givenName"), surname=p.values.get("surname"),
-                      external_id=p.values.get("externalId"))
-            for p in plans
-        ]
+
+class UserWrites:
+    """Creates, updates, enables, disables and removals of accounts."""
+
+    def __init__(self, executor: Executor):
+        self.executor = executor
+
+    @property
+    def target(self) -> TargetConnector:
+        return self.executor.target
+
+    def _exported(self, values: dict) -> dict:
+        return _exported(values, self.target.schema.groups.members_attribute)
+
+    def create(self, plans: list[Plan]) -> list[Result]:
+        new = [NewAccount(values={k: v for k, v in p.values.items() if k != self.target.schema.users.active_attribute})
+               for p in plans]
         try:
-            outcomes = self._retrying(lambda: self.target.add_members(new))
+            outcomes = self.executor.retrying(lambda: self.target.create_batch(new))
         except BadDataError:
             if len(plans) == 1:
                 raise
-            # Dropbox refused the whole call because of one member: send them one by one,
-            # so only the member at fault fails.
+            # The target refused the whole call because of one account: send them one by one,
+            # so only the account at fault fails.
             results = []
             for plan in plans:
                 try:
-                    results += self._create_users([plan])
+                    results += self.create([plan])
                 except BadDataError as exc:
-                    results.append(self._failure(plan, exc))
+                    results.append(failure(plan, exc))
             return results
-        results = []
-        for plan, outcome in zip(plans, outcomes):
-            if outcome.kind == "created":
-                results.append(Result(plan, LogStatus.SUCCESS, Action.CREATE, member=outcome.member,
-                                      target_id=outcome.member.team_member_id, target_email=outcome.member.email,
-                                      exported=_exported(plan.values)))
-            elif outcome.kind == "already_on_team":
-                results.append(self._link_existing(plan))
-            else:
-                error = BadDataError(outcome.message, code=outcome.code, field=outcome.field, service="Dropbox")
-                if outcome.kind == "license_limit":
-                    error.recommendation = "Buy more Dropbox licenses or unassign users from the application."
-                results.append(Result(plan, LogStatus.FAILURE, Action.CREATE, error=error,
-                                      transient=outcome.kind == "license_limit"))
-        return results
+        return [self._created(plan, outcome) for plan, outcome in zip(plans, outcomes)]
+
+    def _created(self, plan: Plan, outcome: CreateOutcome) -> Result:
+        if outcome.kind == CreateOutcome.CREATED:
+            return Result(plan, LogStatus.SUCCESS, Action.CREATE, account=outcome.account,
+                          target_id=outcome.account.id, target_label=outcome.account.label,
+                          exported=self._exported(plan.values))
+        if outcome.kind == CreateOutcome.EXISTS:
+            return self._link_existing(plan)
+        error = BadDataError(outcome.message, code=outcome.code, field=outcome.field, service=self.target.names.service,
+                             recommendation=outcome.recommendation or None)
+        return Result(plan, LogStatus.FAILURE, Action.CREATE, error=error,
+                      transient=outcome.kind == CreateOutcome.RETRY_LATER)
 
     def _link_existing(self, plan: Plan) -> Result:
-        """Dropbox says the user is already on the team: look it up, link it, bring it up to date."""
-        member = self.target.get_member("email", plan.values["email"])
-        if member is None:
-            return Result(plan, LogStatus.FAILURE, Action.CREATE, transient=True,
-                          error=TransientError("Dropbox reported the user already on the team but could not find it.",
-                                               service="Dropbox", code="DropboxMemberNotFound"))
-        plan.target_id, plan.target_email, plan.newly_linked = member.team_member_id, member.email, True
-        from .planning import member_changes
-
-        changes = member_changes(plan.values, member)
-        if changes and self.config.users.allow_update and member.team_member_id != self.config.protected_member_id:
-            self._set_profile(member.team_member_id, changes)
-            plan.changes = changes
-            action = Action.UPDATE
-        else:
-            plan.changes = []
-            action = Action.OTHER
-        plan.reason = "The user was already a member of the Dropbox team; it is now linked."
-        if member.status == "suspended" and member.team_member_id != self.config.protected_member_id:
-            self.target.unsuspend(member.team_member_id)
+        """The target says the account already exists: look it up, link it, bring it up to date."""
+        schema, names = self.target.schema.users, self.target.names
+        key = (schema.key_attribute, plan.values[schema.key_attribute])
+        account = self.target.find([key])[key]
+        if account is None:
+            return Result(plan, LogStatus.FAILURE, Action.CREATE, transient=True, error=TransientError(
+                f"{names.service} reported the user already on the team but could not find it.",
+                service=names.service, code="TargetAccountNotFound"))
+        plan.target_id, plan.target_label, plan.newly_linked = account.id, account.label, True
+        protected = account.id == self.executor.config.protected_account_id
+        changes = schema.changes(plan.values, account.values)
+        action = Action.OTHER
+        plan.changes = []
+        if changes and self.executor.config.users.allow_update and not protected:
+            self._update(account.id, changes)
+            plan.changes, action = changes, Action.UPDATE
+        plan.reason = f"The user was already a member of the {names.container}; it is now linked."
+        if account.status == AccountStatus.SUSPENDED and not protected:
+            self.target.enable(account.id)
             action = Action.ENABLE
-        return Result(plan, LogStatus.SUCCESS, action, member=member, target_id=member.team_member_id,
-                      target_email=member.email, exported=_exported(plan.values))
+        return Result(plan, LogStatus.SUCCESS, action, account=account, target_id=account.id,
+                      target_label=account.label, exported=self._exported(plan.values))
 
-    def _set_profile(self, member_id: str, changes) -> None:
+    def _update(self, account_id: str, changes) -> None:
         new = {name: value for name, _, value in changes}
-        self._retrying(lambda: self.target.set_profile(
-            member_id, email=new.get("email"), given_name=new.get("givenName"), surname=new.get("surname"),
-            external_id=new.get("externalId"),
-        ))
+        self.executor.retrying(lambda: self.target.update(account_id, new))
 
-    def _user_action(self, plan: Plan) -> Result:
-        member_id = plan.target_id
+    def act(self, plan: Plan) -> Result:
+        account_id, config = plan.target_id, self.executor.config
         if plan.action == Action.UPDATE:
-            self._set_profile(member_id, plan.changes)
+            self._update(account_id, plan.changes)
         elif plan.action == Action.ENABLE:
-            self._retrying(lambda: self.target.unsuspend(member_id))
+            self.executor.retrying(lambda: self.target.enable(account_id))
             if plan.changes:
-                self._set_profile(member_id, plan.changes)
+                self._update(account_id, plan.changes)
         elif plan.action == Action.DISABLE:
-            self._retrying(lambda: self.target.suspend(member_id, wipe_data=self.config.wipe_devices_on_disable))
+            self.executor.retrying(lambda: self.target.disable(account_id,
+                                                               wipe_devices=config.wipe_devices_on_disable))
         elif plan.action == Action.DELETE:
-            transfer = self.config.transfer_files_to or None
-            if transfer == member_id or plan.remove_instead:
+            transfer = config.transfer_files_to or None
+            if transfer == account_id or plan.remove_instead:
                 transfer = None
-            self._retrying(lambda: self.target.remove(
-                member_id, wipe_data=True, transfer_dest_id=transfer, transfer_admin_id=transfer,
-            ))
-        return Result(plan, LogStatus.SUCCESS, plan.action, target_id=member_id, target_email=plan.target_email,
-                      exported=_exported(plan.values) if plan.values else {})
+            self.executor.retrying(lambda: self.target.remove(account_id, RemoveOptions(transfer_to=transfer)))
+        return Result(plan, LogStatus.SUCCESS, plan.action, target_id=account_id, target_label=plan.target_label,
+                      exported=self._exported(plan.values) if plan.values else {})
 
-    # ------------------------------------------------------------------ groups
-    def _group_action(self, plan: Plan) -> Result:
+
+class GroupWrites:
+    """Creates, renames, membership changes and deletions of groups."""
+
+    def __init__(self, executor: Executor):
+        self.executor = executor
+
+    @property
+    def target(self) -> TargetConnector:
+        return self.executor.target
+
+    def act(self, plan: Plan) -> Result:
         if plan.action == Action.CREATE:
-            try:
-                group = self._retrying(lambda: self.target.create_group(
-                    plan.values.get("groupName") or plan.display_name, external_id=plan.values.get("externalId")))
-            except BadDataError as exc:
-                if exc.code != "DropboxGroupNameAlreadyUsed":
-                    raise
-                # Created by an earlier, interrupted run (or by hand): link it rather than fail.
-                name = (plan.values.get("groupName") or plan.display_name).lower()
-                group = next((g for g in self.target.iter_groups() if g.name.lower() == name), None)
-                if group is None:
-                    raise
-                plan.newly_linked = True
-            plan.target_id, plan.target_email = group.group_id, group.name
-            self._retrying(lambda: self.target.add_group_members(group.group_id, plan.add_members))
-            return Result(plan, LogStatus.SUCCESS, Action.CREATE, target_id=group.group_id, target_email=group.name,
-                          exported=dict(plan.values))
+            return self._create(plan)
+        retrying, target = self.executor.retrying, self.target
         if plan.action == Action.UPDATE:
-            renamed = {name: new for name, _, new in plan.changes if name in ("groupName", "externalId")}
+            renamed = {name: new for name, _, new in plan.changes if name != "members"}
             if renamed:
-                self._retrying(lambda: self.target.update_group(
-                    plan.target_id, name=renamed.get("groupName"), external_id=renamed.get("externalId")))
-            self._retrying(lambda: self.target.add_group_members(plan.target_id, plan.add_members))
-            self._retrying(lambda: self.target.remove_group_members(plan.target_id, plan.remove_members))
+                retrying(lambda: target.update_group(plan.target_id, renamed))
+            retrying(lambda: target.add_group_members(plan.target_id, plan.add_members))
+            retrying(lambda: target.remove_group_members(plan.target_id, plan.remove_members))
         elif plan.action == Action.DELETE:
-            self._retrying(lambda: self.target.delete_group(plan.target_id))
-        return Result(plan, LogStatus.SUCCESS, plan.action, target_id=plan.target_id, target_email=plan.target_email,
+            retrying(lambda: target.delete_group(plan.target_id))
+        return Result(plan, LogStatus.SUCCESS, plan.action, target_id=plan.target_id, target_label=plan.target_label,
                       exported=dict(plan.values) if plan.values else {})
+
+    def _create(self, plan: Plan) -> Result:
+        schema = self.target.schema.groups
+        name_attribute = schema.name_attribute
+        values = {k: v for k, v in plan.values.items() if k != schema.members_attribute}
+        values[name_attribute] = values.get(name_attribute) or plan.display_name
+        try:
+            group = self.executor.retrying(lambda: self.target.create_group(values))
+        except ConflictError:
+            # Created by an earlier, interrupted run (or by hand): link it rather than fail.
+            name = values[name_attribute].lower()
+            group = next((g for g in self.target.iter_groups()
+                          if (g.values.get(name_attribute) or "").lower() == name), None)
+            if group is None:
+                raise
+            plan.newly_linked = True
+        plan.target_id, plan.target_label = group.id, group.label
+        self.executor.retrying(lambda: self.target.add_group_members(group.id, plan.add_members))
+        return Result(plan, LogStatus.SUCCESS, Action.CREATE, target_id=group.id, target_label=group.label,
+                      exported=dict(plan.values))

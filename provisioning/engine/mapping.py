@@ -1,38 +1,19 @@
-"""Attribute mapping: from an Entra object's attributes to the values Dropbox
-receives, validated the way Dropbox validates them."""
+"""Attribute mapping: from a source object's attributes to the values the target
+receives, validated by the target's schema.
+
+Each rule is evaluated once per object; the values for a create (with
+create-only rules and default values) and for an update come from the same
+evaluation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dropbox import common, team_common
-from stone.backends.python_rsrc.stone_validators import ValidationError
-
-from ..constants import ApplyWhen, MappingType, ObjectType
+from ..constants import ApplyWhen, MappingType
 from ..expressions import ExpressionError, evaluate_detailed
-from .config import ObjectRules
-
-# Dropbox's own validators (from the SDK's Stone spec) are the oracle for what it accepts.
-_VALIDATORS = {
-    ObjectType.USER: {
-        "email": common.EmailAddress_validator,
-        "givenName": common.OptionalNamePart_validator,
-        "surname": common.OptionalNamePart_validator,
-        "externalId": team_common.MemberExternalId_validator,
-    },
-    ObjectType.GROUP: {
-        "groupName": None,
-        "externalId": team_common.GroupExternalId_validator,
-    },
-}
-_NAME_RULE = 'at most 50 characters, none of / : ? * < > " |'
-_HINTS = {
-    "email": "a valid email address of at most 255 characters",
-    "givenName": _NAME_RULE,
-    "surname": _NAME_RULE,
-    "externalId": "at most 64 characters",
-}
+from ..targets.base import ObjectSchema
+from .config import AttributeRule, ObjectRules
 
 
 @dataclass
@@ -47,8 +28,21 @@ class Mapped:
         return not self.errors
 
 
+@dataclass
+class MappedValues:
+    """An object's mapped values for a create and for an update, from one evaluation."""
+
+    create: Mapped
+    update: Mapped
+
+    def for_account(self, exists: bool) -> Mapped:
+        """What flows to an account that exists (an update) or not (a create). Values that
+        could not be mapped for a create are not sent as an update either."""
+        return self.update if exists and self.create.ok else self.create
+
+
 def user_source_attributes(user: dict, *, soft_deleted: bool = False) -> dict:
-    """A Graph user as the mappings see it: ``objectId`` for ``id``, ``IsSoftDeleted`` derived."""
+    """A directory user as the mappings see it: ``objectId`` for ``id``, ``IsSoftDeleted`` derived."""
     attributes = dict(user)
     attributes["objectId"] = user.get("id")
     attributes["IsSoftDeleted"] = soft_deleted
@@ -71,56 +65,56 @@ def _text(value):
     return str(value)
 
 
-def map_object(rules: ObjectRules, attributes: dict, *, creating: bool, now: datetime | None = None) -> Mapped:
-    """Evaluate every attribute mapping for one object."""
-    mapped = Mapped()
+_SKIP = object()
+
+
+def _evaluate(rule: AttributeRule, attributes: dict, now: datetime | None):
+    """The rule's value for these attributes; _SKIP when the expression says not to flow
+    (``IgnoreFlow``). Raises :class:`ExpressionError`."""
+    if rule.mapping_type == MappingType.DIRECT:
+        return _text(attributes.get(rule.source))
+    if rule.mapping_type == MappingType.CONSTANT:
+        return _text(rule.constant)
+    result = evaluate_detailed(rule.parsed, attributes, now=now)
+    return _SKIP if result.ignore_flow else _text(result.value)
+
+
+def map_values(rules: ObjectRules, attributes: dict, *, schema: ObjectSchema | None,
+               now: datetime | None = None) -> MappedValues:
+    """Evaluate every attribute mapping of one object once, for a create and an update."""
+    create, update = Mapped(), Mapped()
+    members = schema.members_attribute if schema else ""
     for rule in rules.rules:
-        if rule.target == "members":
+        if rule.mapping_type == MappingType.NONE or (members and rule.target == members):
             continue  # group membership is computed from the provisioned users, not flowed as a value
-        if rule.apply_when == ApplyWhen.CREATE_ONLY and not creating:
-            continue
-        if rule.mapping_type == MappingType.NONE:
-            continue
-        if rule.mapping_type == MappingType.DIRECT:
-            value = attributes.get(rule.source)
-        elif rule.mapping_type == MappingType.CONSTANT:
-            value = rule.constant
-        else:
-            try:
-                result = evaluate_detailed(rule.parsed, attributes, now=now)
-            except ExpressionError as exc:
-                mapped.errors.append((rule.target, f"The expression for {rule.target} failed: {exc}"))
-                continue
-            if result.ignore_flow:
-                continue
-            value = result.value
-        value = _text(value)
-        if (value is None or value == "") and creating and rule.default:
-            value = rule.default
-        mapped.values[rule.target] = value
-    _validate(rules.object_type, mapped)
-    return mapped
-
-
-def _validate(object_type: str, mapped: Mapped) -> None:
-    for target, validator in _VALIDATORS.get(object_type, {}).items():
-        value = mapped.values.get(target)
-        if value in (None, ""):
-            continue
-        if isinstance(value, list):
-            mapped.errors.append((target, f"{target} must be a single value, not a list of {len(value)}."))
-            continue
-        if validator is None:
-            continue
+        on_update = rule.apply_when != ApplyWhen.CREATE_ONLY
         try:
-            validator.validate(value)
-        except ValidationError:
-            shown = value if len(value) <= 80 else value[:77] + "..."
-            mapped.errors.append((target, f'{target} "{shown}" is not accepted by Dropbox: it must be '
-                                          f"{_HINTS.get(target, 'valid')}."))
+            value = _evaluate(rule, attributes, now)
+        except ExpressionError as exc:
+            error = (rule.target, f"The expression for {rule.target} failed: {exc}")
+            create.errors.append(error)
+            if on_update:
+                update.errors.append(error)
+            continue
+        if value is _SKIP:
+            continue
+        create.values[rule.target] = rule.default if value in (None, "") and rule.default else value
+        if on_update:
+            update.values[rule.target] = value
+    if schema is not None:
+        create.errors += schema.validate(create.values)
+        update.errors += schema.validate(update.values)
+    return MappedValues(create, update)
 
 
-def desired_active(values: dict) -> bool:
-    """Whether the mapped ``active`` value asks for an active member (absent means active)."""
-    value = values.get("active")
+def map_object(rules: ObjectRules, attributes: dict, *, creating: bool, schema: ObjectSchema | None = None,
+               now: datetime | None = None) -> Mapped:
+    """The values of one object for a create (``creating``) or an update."""
+    mapped = map_values(rules, attributes, schema=schema, now=now)
+    return mapped.create if creating else mapped.update
+
+
+def desired_active(values: dict, active_attribute: str) -> bool:
+    """Whether the mapped active flag asks for an active account (absent means active)."""
+    value = values.get(active_attribute) if active_attribute else None
     return not (isinstance(value, str) and value.strip().lower() == "false")

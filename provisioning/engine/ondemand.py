@@ -1,5 +1,5 @@
-"""Provision on demand: the cycle's pipeline for one user (or a group of up to
-five members), now, with each step reported as it completes and logged."""
+"""Provision on demand: one user (or a group of up to five members) through the
+cycle's own pipeline, now, with each step reported as it completes and logged."""
 
 from __future__ import annotations
 
@@ -9,20 +9,26 @@ from dataclasses import replace
 
 from django.utils import timezone
 
+from .. import connections
 from ..connectors.errors import ConnectorError, NotFoundError
-from ..constants import ObjectType
-from ..connectors.entra import EntraConnector
-from ..credentials import target_connector
+from ..connectors.source import SourceConnector
+from ..constants import Action, ObjectType
 from ..models import OnDemandRun, ProvisioningLog
-from .config import from_job, graph_select
-from .cycle import Cycle, import_step, scope_step
-from .mapping import user_source_attributes
-from .scope import Assignments, user_decision
+from ..targets.base import TargetConnector
+from .config import from_job
+from .evaluate import HARD_DELETED, SOFT_DELETED, SourceGroup, SourceUser
+from .execution import Executor
+from .pipeline import Pipeline
+from .planning import PlanContext
+from .scope import Assignments
 from .store import Store
+from .types import Plan, step
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP_MEMBERS = 5
+#: the steps before "Perform action", by position, as the page shows them
+IMPORT, SCOPE, MATCH = range(3)
 
 
 class OnDemandError(Exception):
@@ -52,24 +58,28 @@ def run(run_id: int) -> OnDemandRun:
 
 
 class OnDemand:
+    """Provision one object through the pipeline and record it as a cycle would."""
+
     def __init__(self, job, *, report: Callable[[str, dict], None] = lambda identity, item: None,
-                 initiated_by: str = "", source: EntraConnector | None = None, target=None):
+                 initiated_by: str = "", source: SourceConnector | None = None,
+                 target: TargetConnector | None = None):
         self.job = job
         self.config = from_job(job)
-        self.source = source or EntraConnector.from_settings()
-        self.target = target or target_connector(job)
+        self.source = source or connections.source()
+        self.target = target or connections.target(job)
         self.report = report
         self.store = Store(job, None, initiated_by=initiated_by or "Provision on demand")
-        self.cycle = Cycle(self.config, self.source, self.target, self.store, kind="incremental")
         # On demand is asked for explicitly: a stop meant for scheduled cycles does not apply.
-        self.cycle.executor.should_stop = lambda: False
+        self.executor = Executor(self.target, self.config, should_stop=lambda: False)
+        self.pipeline: Pipeline | None = None
 
     def provision(self, object_type: str, source_id: str) -> list[int]:
         """Provision one object; returns the ids of the log rows written."""
         started = timezone.now()
         admin = self.target.authenticated_admin()
-        self.cycle.config = self.config = replace(self.config, protected_member_id=admin.team_member_id)
-        self.cycle.executor.config = self.config
+        self.config = self.executor.config = replace(self.config, protected_account_id=admin.id)
+        self.pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, started, False),
+                                 self.target, self.store)
         assignments = Assignments.from_rows(self.source.iter_assignments(self.config.service_principal_id))
         if object_type == ObjectType.GROUP:
             self._group(source_id, assignments)
@@ -79,64 +89,43 @@ class OnDemand:
                                                    initiated_by=self.store.initiated_by)
                     .order_by("id").values_list("id", flat=True))
 
-    def _user(self, uid: str, assignments: Assignments) -> None:
-        select = graph_select(self.config.users.source_attributes()) + ["id", "userPrincipalName", "displayName",
-                                                                        "accountEnabled", "mail"]
-        link = self.store.links_for(ObjectType.USER, [uid]).get(uid)
-        soft = hard = False
+    def _read_user(self, uid: str, assignments: Assignments) -> SourceUser:
+        select = self.source.select_for(self.config.users.source_attributes())
         try:
-            user = self.source.get_user(uid, list(dict.fromkeys(select)))
+            user = self.source.get_user(uid, select)
         except NotFoundError:
-            user = None
-            soft = self._in_recycle_bin(uid)
-            hard = not soft
-            if link is None:
+            if not self.store.links_for(ObjectType.USER, [uid]):
                 raise OnDemandError("The user does not exist in Microsoft Entra ID and was never provisioned.")
-        identity = (user or {}).get("userPrincipalName") or (link.user_principal_name if link else uid)
-        self.report(identity, import_step(uid, user, identity, hard))
+            return SourceUser(uid, None, SOFT_DELETED if self.source.is_soft_deleted(uid) else HARD_DELETED)
+        groups = self.source.group_ids_of_user(uid, transitive=self.config.expand_nested_groups)
+        return SourceUser(uid, user, "", frozenset(groups & set(assignments.groups)))
 
-        groups: set[str] = set()
-        if user is not None:
-            groups = {g["id"] for g in self.source.iter_member_of(uid, transitive=self.config.expand_nested_groups)
-                      if g.get("@odata.type", "").endswith("group")}
-            self.report(identity, scope_step(user_decision(self.config, user_source_attributes(user), assignments,
-                                                           groups & set(assignments.groups))))
-        else:
-            self.report(identity, scope_step(user_decision(self.config, {"id": uid}, assignments, set())))
-
-        changed = {uid: user} if user else {}
-        index = self.cycle._lookup_members({uid}, {uid: link} if link else {}, changed, {})
-        plan = self.cycle._plan_one_user(uid, user, assignments, groups & set(assignments.groups), link, index,
-                                         soft_deleted=soft, hard_deleted=hard)
+    def _user(self, uid: str, assignments: Assignments) -> None:
+        item = self._read_user(uid, assignments)
+        plan = self.pipeline.plan_user(item, assignments)
+        identity = plan.upn or uid
+        for position in (IMPORT, SCOPE, MATCH):
+            self.report(identity, plan.steps[position])
         plan.log = True  # on demand, every outcome is logged, even "nothing to do"
-        self.report(identity, plan.steps[2])
         self._perform(identity, plan)
 
-    def _perform(self, identity: str, plan) -> None:
+    def _perform(self, identity: str, plan: Plan) -> None:
         if plan.writes:
-            results = list(self.cycle.executor.run([plan]))
-            self.store.record(results)
-            result = results[0]
-            status, text = result.status, (f"{result.action}: {plan.reason}" if result.ok
-                                           else f"{result.action} failed: {result.error.message}")
+            [result] = list(self.executor.run([plan]))
+            self.store.record([result])
+            status = result.status
+            text = f"{result.action}: {plan.reason}" if result.ok else \
+                f"{result.action} failed: {result.error.message if result.error else 'unknown error'}"
         else:
             self.store.record([], [plan])
-            status = "Skipped" if plan.action == "Skip" else "Success"
+            status = "Skipped" if plan.action == Action.SKIP else "Success"
             text = f"{plan.action}: {plan.reason}"
-        self.report(identity, {"name": "Perform action", "status": status, "description": text,
-                               "details": {"action": plan.action,
-                                           "modifiedProperties": "; ".join(f"{n}: {o or '(empty)'} → {v or '(empty)'}"
-                                                                  for n, o, v in plan.changes)}})
-
-    def _in_recycle_bin(self, uid: str) -> bool:
-        try:
-            self.source.get_json(f"directory/deletedItems/{uid}")
-            return True
-        except NotFoundError:
-            return False
+        self.report(identity, step("Perform action", status, text, action=plan.action,
+                                   modifiedProperties="; ".join(f"{n}: {o or '(empty)'} → {v or '(empty)'}"
+                                                                for n, o, v in plan.changes)))
 
     def _group(self, gid: str, assignments: Assignments) -> None:
-        group = self.source.get_group(gid, graph_select(self.config.groups.source_attributes()))
+        group = self.source.get_group(gid, self.source.select_for(self.config.groups.source_attributes()))
         members = [m for m in self.source.iter_group_members(gid) if m.get("@odata.type", "").endswith("user")]
         if len(members) > MAX_GROUP_MEMBERS:
             raise OnDemandError(
@@ -145,17 +134,15 @@ class OnDemand:
         for member in members:
             self._user(member["id"], assignments)
         name = group.get("displayName") or gid
-        self.report(name, {"name": "Import group", "status": "Success",
-                           "description": f"Retrieved group {name} with {len(members)} members.", "details": {}})
-        users_of = {gid: {m["id"] for m in members}}
-        plans = self.cycle._plan_groups({gid: group}, assignments, users_of,
-                                        {"touched": {gid}, "removed": set(), "view": None})
-        if not plans:
-            self.report(name, {"name": "Determine if group is in scope", "status": "Skipped",
-                               "description": "The group is not assigned to the application.", "details": {}})
+        self.report(name, step("Import group", "Success", f"Retrieved group {name} with {len(members)} members."))
+        if gid not in assignments.groups and not self.store.links_for(ObjectType.GROUP, [gid]):
+            self.report(name, step("Determine if group is in scope", "Skipped",
+                                   "The group is not assigned to the application."))
             return
-        plan = plans[0]
+        plan = self.pipeline.plan_group(SourceGroup(gid, group, users=frozenset(m["id"] for m in members)),
+                                        assignments)
         plan.log = True
-        self.report(name, plan.steps[1])
-        self.report(name, plan.steps[2])
+        self.report(name, plan.steps[SCOPE])
+        self.report(name, plan.steps[MATCH])
         self._perform(name, plan)
+

@@ -1,331 +1,327 @@
-"""Planning: one action per object, with its reason, decided from the source
-object, its scope, its mapped values, its link and the Dropbox object it
-matches. Planning never calls a service; execution does."""
+"""Planning: one action per object, with its reason and the steps of its log
+row, decided from the object's evaluation, its link and the target object it
+matched. Planning is pure: it never calls a service or the database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..connectors.dropbox import Group, Member
 from ..constants import Action, ObjectType
-from .config import EngineConfig, ObjectRules
+from ..targets.base import Account, AccountStatus, TargetGroup, TargetNames, TargetSchema
+from .config import EngineConfig
+from .evaluate import HARD_DELETED, Evaluation
 from .mapping import Mapped, desired_active
-from .scope import Decision
-
-#: target attributes compared for updates, with how Dropbox reports them on a member
-_MEMBER_FIELDS = {"email": "email", "givenName": "given_name", "surname": "surname", "externalId": "external_id"}
+from .matching import LINK, Match
+from .types import LinkInfo, Plan, step
 
 
-@dataclass
-class LinkInfo:
-    """What the engine knows of a provisioned object from its link row."""
+@dataclass(frozen=True)
+class PlanContext:
+    """What every plan of a cycle is decided with."""
 
-    source_id: str
-    target_id: str
-    state: str = "active"
-    exported: dict = field(default_factory=dict)
-    disabled_at: datetime | None = None
-    display_name: str = ""
-    user_principal_name: str = ""
-    target_email: str = ""
+    config: EngineConfig
+    schema: TargetSchema
+    names: TargetNames
+    now: datetime
+    #: a full cycle: unchanged objects are not logged
+    full: bool
 
 
-@dataclass
-class Plan:
-    """One planned action on one object."""
-
-    object_type: str
-    action: str
-    source_id: str
-    display_name: str = ""
-    upn: str = ""
-    reason: str = ""
-    code: str = ""
-    target_id: str = ""
-    target_email: str = ""
-    values: dict = field(default_factory=dict)
-    #: (attribute, old, new)
-    changes: list[tuple[str, object, object]] = field(default_factory=list)
-    steps: list[dict] = field(default_factory=list)
-    #: whether the source object is linked to (or matched with) ``target_id`` after this action
-    link: bool = True
-    #: for Disable of an invited member: Dropbox cannot suspend it, so it is removed
-    remove_instead: bool = False
-    #: group membership changes (team member ids)
-    add_members: list[str] = field(default_factory=list)
-    remove_members: list[str] = field(default_factory=list)
-    #: whether the log row is worth writing (unchanged objects of full cycles are not logged)
-    log: bool = True
-    newly_linked: bool = False
-    #: the field at fault for invalid data
-    field: str | None = None
-    recommendation: str = ""
-
-    @property
-    def destructive(self) -> bool:
-        return self.action in (Action.DISABLE, Action.DELETE)
-
-    @property
-    def writes(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE, Action.DISABLE, Action.ENABLE, Action.DELETE)
-
-
-def step(name: str, status: str, description: str, **details) -> dict:
-    return {"name": name, "status": status, "description": description,
-            "details": {k: v for k, v in details.items() if v not in (None, "", [], {})}}
-
-
-def member_changes(values: dict, member: Member) -> list[tuple[str, object, object]]:
-    """The mapped values that differ from what Dropbox holds (emails compare case-insensitively)."""
-    changes = []
-    for target, attribute in _MEMBER_FIELDS.items():
-        if target not in values or values[target] is None:
-            continue
-        new, old = values[target], getattr(member, attribute)
-        if target == "email":
-            if (old or "").lower() == new.lower():
-                continue
-        elif (old or "") == new:
-            continue
-        changes.append((target, old, new))
-    return changes
-
-
-def plan_user(
-    *,
-    config: EngineConfig,
-    source_id: str,
-    display_name: str,
-    upn: str,
-    decision: Decision,
-    mapped: Mapped | None,
-    account_enabled: bool | None,
-    soft_deleted: bool,
-    hard_deleted: bool,
-    link: LinkInfo | None,
-    target: Member | None,
-    matched_by: str,
-    now: datetime,
-    full: bool,
-) -> Plan:
-    """The action for one user. ``target`` is the Dropbox member found by the link
-    or by the matching attributes (None when there is none)."""
-    rules: ObjectRules = config.users
-    plan = Plan(ObjectType.USER, Action.OTHER, source_id, display_name=display_name, upn=upn,
-                target_id=target.team_member_id if target else (link.target_id if link else ""),
-                target_email=target.email if target else (link.target_email if link else ""))
+# ---------------------------------------------------------------------------- users
+def plan_user(ctx: PlanContext, ev: Evaluation, link: LinkInfo | None, match: Match) -> Plan:
+    """The action for one user, with the steps Import, scope and Match already in place."""
+    target = match.target
+    plan = Plan(ObjectType.USER, Action.OTHER, ev.source_id, display_name=ev.display_name, upn=ev.upn,
+                target_id=target.id if target else (link.target_id if link else ""),
+                target_label=target.label if target else (link.target_label if link else ""))
+    plan.steps = [_import_step(ev), scope_step(ev)]
+    if match.owner is not None and match.owner != ev.source_id:
+        return _linked_to_another(ctx, plan, target, match.owner)
+    plan.steps.append(_match_step(ctx, link, match))
     plan.newly_linked = target is not None and link is None
-    protected = target is not None and target.team_member_id == config.protected_member_id
+    if ev.counts_as_in_scope:
+        _plan_in_scope(ctx, plan, ev, link, target)
+    else:
+        _plan_out_of_scope(ctx, plan, ev, link, target)
+    return plan
 
-    gone = hard_deleted or soft_deleted
-    if decision.in_scope and not gone:
-        if mapped is None or not mapped.ok:
-            errors = mapped.errors if mapped else [("", "The user's attributes could not be read.")]
-            plan.action, plan.code = Action.SKIP, "InvalidData"
-            plan.field = errors[0][0] or None
-            plan.reason = " ".join(message for _, message in errors)
-            plan.recommendation = "Correct the value in Microsoft Entra ID, or change the attribute mapping (an " \
-                                  "expression such as Left() can shorten it)."
-            plan.link = target is not None
-            return plan
-        wanted_active = desired_active(mapped.values) and account_enabled is not False
-        if target is None:
-            if not mapped.values.get("email") and not any(mapped.values.get(r.target) for r in rules.matching_rules):
-                plan.action, plan.code = Action.SKIP, "MissingMatchingAttribute"
-                plan.reason = "The user has no value for the matching attribute, so it cannot be matched or created."
-                plan.link = False
-                return plan
-            if not wanted_active:
-                plan.action, plan.code = Action.SKIP, "SourceDisabled"
-                plan.reason = "The user is disabled in Microsoft Entra ID; no Dropbox account is created for it."
-                plan.link, plan.log = False, not full
-                return plan
-            if not rules.allow_create:
-                plan.action, plan.code = Action.SKIP, "CreateDisabled"
-                plan.reason = "Create is switched off in the target object actions."
-                plan.link = False
-                return plan
-            plan.action, plan.values = Action.CREATE, mapped.values
-            plan.reason = "The user is in scope and has no Dropbox account."
-            plan.changes = [(name, None, value) for name, value in mapped.values.items() if value is not None]
-            return plan
-        changes = member_changes(mapped.values, target)
-        if protected:
-            wanted = bool(changes) or not wanted_active
-            plan.action = Action.SKIP if wanted else Action.OTHER
-            plan.code, plan.log = "ProtectedAdmin", wanted or plan.newly_linked
-            plan.reason = "The member is the team admin who authorized the portal; it is linked but never changed."
-            return plan
-        if wanted_active and target.status == "suspended":
-            if not rules.allow_update:
-                plan.action, plan.code = Action.SKIP, "UpdateDisabled"
-                plan.reason = "The member is suspended in Dropbox, and Update is switched off in the target object actions."
-                return plan
-            plan.action, plan.changes, plan.values = Action.ENABLE, changes, mapped.values
-            plan.reason = "The user is in scope and enabled again: the Dropbox member is restored."
-            return plan
-        if not wanted_active:
-            if link is None:
-                # Never act on a Dropbox member the portal did not provision or link.
-                plan.action, plan.code, plan.link = Action.SKIP, "NotLinked", False
-                plan.reason = "The user is disabled in Microsoft Entra ID, and the Dropbox member with its email " \
-                              "was not provisioned by the portal: it is left as it is."
-                return plan
-            return _deprovision(plan, config, target, link, "SourceDisabled",
-                                "The user is disabled in Microsoft Entra ID.", now=now)
-        if changes and rules.allow_update:
-            plan.action, plan.changes, plan.values = Action.UPDATE, changes, mapped.values
-            plan.reason = "Attributes changed in Microsoft Entra ID."
-            return plan
-        plan.action, plan.code = Action.OTHER, "NoChange"
-        plan.reason = ("The user matches an existing Dropbox member, which is now linked." if plan.newly_linked
-                       else "The Dropbox member is up to date.")
-        plan.log = plan.newly_linked or not full
-        return plan
 
-    # Out of scope, disabled or deleted in the source.
+def _import_step(ev: Evaluation) -> dict:
+    name = ev.upn or ev.source_id
+    if ev.source is None:
+        what = "permanently deleted" if ev.gone == HARD_DELETED else "deleted (in the recycle bin)"
+        return step("Import user", "Success", f"The user {name} was {what} in Microsoft Entra ID.")
+    return step("Import user", "Success", f"Retrieved {name} from Microsoft Entra ID.",
+                accountEnabled=ev.source.get("accountEnabled"), department=ev.source.get("department"))
+
+
+def scope_step(ev: Evaluation) -> dict:
+    noun = "user" if ev.object_type == ObjectType.USER else "group"
+    return step(f"Determine if {noun} is in scope", ev.decision.step_status, ev.decision.reason)
+
+
+def _match_step(ctx: PlanContext, link: LinkInfo | None, match: Match) -> dict:
+    target, n = match.target, ctx.names
     if target is None:
-        plan.action, plan.code, plan.reason = Action.SKIP, decision.code, decision.reason
-        plan.link = False
-        plan.log = decision.assigned or gone
+        text = f"No {n.account} matches the user." if link is None else f"The linked {n.account} no longer exists."
+    else:
+        text = f"Matched {n.account} {target.label} by {match.matched_by}."
+    return step("Match user between source and target system", "Success", text, matchedBy=match.matched_by,
+                teamMemberId=target.id if target else None, memberStatus=target.status if target else None)
+
+
+def _linked_to_another(ctx: PlanContext, plan: Plan, target: Account, owner: str) -> Plan:
+    """The email (say) now belongs to someone else in Entra ID, but its account is linked to
+    the user who had it: never hand one account to two users."""
+    n = ctx.names
+    plan.steps.append(step("Match user between source and target system", "Skipped",
+                           f"The {n.account} {target.label} is linked to another Microsoft Entra ID user.",
+                           teamMemberId=target.id, linkedTo=owner))
+    plan.action, plan.code, plan.link = Action.SKIP, "TargetLinkedToAnotherUser", False
+    plan.target_id, plan.target_label = "", ""
+    plan.reason = (f"The {n.account} {target.label} is linked to another Microsoft Entra ID user ({owner}); it is "
+                   "not given to a second one.")
+    plan.recommendation = (f"If the other user left, let its deprovisioning finish (or remove the member in "
+                           f"{n.service}); then this user is provisioned by the next cycle.")
+    return plan
+
+
+def _skip(plan: Plan, code: str, reason: str, *, link: bool | None = None, log: bool | None = None,
+          recommendation: str = "") -> Plan:
+    plan.action, plan.code, plan.reason = Action.SKIP, code, reason
+    if link is not None:
+        plan.link = link
+    if log is not None:
+        plan.log = log
+    if recommendation:
+        plan.recommendation = recommendation
+    return plan
+
+
+def _plan_in_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkInfo | None,
+                   target: Account | None) -> Plan:
+    mapped = ev.mapped.for_account(target is not None) if ev.mapped else None
+    if mapped is None or not mapped.ok:
+        errors = mapped.errors if mapped else [("", "The user's attributes could not be read.")]
+        plan.field = errors[0][0] or None
+        return _skip(plan, "InvalidData", " ".join(message for _, message in errors), link=target is not None,
+                     recommendation="Correct the value in Microsoft Entra ID, or change the attribute mapping (an "
+                                    "expression such as Left() can shorten it).")
+    active = desired_active(mapped.values, ctx.schema.users.active_attribute) and ev.account_enabled is not False
+    if target is None:
+        return _plan_create(ctx, plan, mapped, active)
+    changes = ctx.schema.users.changes(mapped.values, target.values)
+    if target.id == ctx.config.protected_account_id:
+        wanted = bool(changes) or not active
+        plan.action, plan.code = (Action.SKIP if wanted else Action.OTHER), "ProtectedAdmin"
+        plan.log = wanted or plan.newly_linked
+        plan.reason = "The member is the team admin who authorized the portal; it is linked but never changed."
+        return plan
+    if active and target.status == AccountStatus.SUSPENDED:
+        return _plan_enable(ctx, plan, mapped, changes)
+    if not active:
+        if link is None:
+            # Never act on an account the portal did not provision or link.
+            return _skip(plan, "NotLinked", f"The user is disabled in Microsoft Entra ID, and the {ctx.names.account} "
+                                            "with its email was not provisioned by the portal: it is left as it is.",
+                         link=False)
+        return _deprovision(ctx, plan, target, link, "SourceDisabled", "The user is disabled in Microsoft Entra ID.")
+    return _plan_update(ctx, plan, mapped, changes)
+
+
+def _plan_create(ctx: PlanContext, plan: Plan, mapped: Mapped, active: bool) -> Plan:
+    rules = ctx.config.users
+    key = ctx.schema.users.key_attribute
+    if not mapped.values.get(key) and not any(mapped.values.get(r.target) for r in rules.matching_rules):
+        return _skip(plan, "MissingMatchingAttribute",
+                     "The user has no value for the matching attribute, so it cannot be matched or created.",
+                     link=False)
+    if not active:
+        return _skip(plan, "SourceDisabled",
+                     f"The user is disabled in Microsoft Entra ID; no {ctx.names.service} account is created for it.",
+                     link=False, log=not ctx.full)
+    if not rules.allow_create:
+        return _skip(plan, "CreateDisabled", "Create is switched off in the target object actions.", link=False)
+    plan.action, plan.values = Action.CREATE, mapped.values
+    plan.reason = f"The user is in scope and has no {ctx.names.service} account."
+    plan.changes = [(name, None, value) for name, value in mapped.values.items() if value is not None]
+    return plan
+
+
+def _plan_enable(ctx: PlanContext, plan: Plan, mapped: Mapped, changes: list) -> Plan:
+    if not ctx.config.users.allow_update:
+        return _skip(plan, "UpdateDisabled", f"The member is suspended in {ctx.names.service}, and Update is switched "
+                                             "off in the target object actions.")
+    plan.action, plan.changes, plan.values = Action.ENABLE, changes, mapped.values
+    plan.reason = f"The user is in scope and enabled again: the {ctx.names.account} is restored."
+    return plan
+
+
+def _plan_update(ctx: PlanContext, plan: Plan, mapped: Mapped, changes: list) -> Plan:
+    if changes and ctx.config.users.allow_update:
+        plan.action, plan.changes, plan.values = Action.UPDATE, changes, mapped.values
+        plan.reason = "Attributes changed in Microsoft Entra ID."
+        return plan
+    plan.action, plan.code = Action.OTHER, "NoChange"
+    plan.reason = (f"The user matches an existing {ctx.names.account}, which is now linked." if plan.newly_linked
+                   else f"The {ctx.names.account} is up to date.")
+    plan.log = plan.newly_linked or not ctx.full
+    return plan
+
+
+def _plan_out_of_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkInfo | None,
+                       target: Account | None) -> Plan:
+    """Out of scope, disabled or deleted in the source."""
+    decision, gone, n = ev.decision, bool(ev.gone), ctx.names
+    if target is None:
+        _skip(plan, decision.code, decision.reason, link=False, log=decision.assigned or gone)
         if gone and link is not None:
             plan.action, plan.code = Action.OTHER, "TargetGone"
-            plan.reason = "The linked Dropbox member no longer exists; the link is removed."
+            plan.reason = f"The linked {n.account} no longer exists; the link is removed."
         return plan
     if link is None:
-        # Never act on a Dropbox member the portal did not provision or link.
-        plan.action, plan.code, plan.link = Action.SKIP, decision.code if not gone else "NotLinked", False
-        plan.reason = decision.reason if not gone else "The user was deleted, but its Dropbox member was never " \
-                                                       "linked by the portal; it is left alone."
-        plan.log = decision.assigned or gone
-        return plan
-    if protected:
-        plan.action, plan.code = Action.SKIP, "ProtectedAdmin"
-        plan.reason = "The member is the team admin who authorized the portal; it is never suspended or removed."
-        return plan
-    if hard_deleted:
+        # Never act on an account the portal did not provision or link.
+        reason = decision.reason if not gone else \
+            f"The user was deleted, but its {n.account} was never linked by the portal; it is left alone."
+        return _skip(plan, decision.code if not gone else "NotLinked", reason, link=False,
+                     log=decision.assigned or gone)
+    if target.id == ctx.config.protected_account_id:
+        return _skip(plan, "ProtectedAdmin",
+                     "The member is the team admin who authorized the portal; it is never suspended or removed.")
+    if ev.gone == HARD_DELETED:
         code, reason = "SourceDeleted", "The user was permanently deleted in Microsoft Entra ID."
-    elif soft_deleted:
+    elif gone:
         code, reason = "SourceSoftDeleted", "The user was deleted in Microsoft Entra ID (it can still be restored)."
     else:
         code, reason = decision.code, decision.reason
-    return _deprovision(plan, config, target, link, code, reason, now=now, hard_deleted=hard_deleted)
+    return _deprovision(ctx, plan, target, link, code, reason, hard_deleted=ev.gone == HARD_DELETED)
 
 
-def _deprovision(plan: Plan, config: EngineConfig, target: Member, link: LinkInfo | None, code: str, reason: str,
-                 *, now: datetime, hard_deleted: bool = False) -> Plan:
+def _grace_over(ctx: PlanContext, link: LinkInfo) -> bool:
+    grace = ctx.config.delete_after_days
+    return grace is not None and (grace == 0 or (link.disabled_at is not None
+                                                 and ctx.now - link.disabled_at >= timedelta(days=grace)))
+
+
+def _deprovision(ctx: PlanContext, plan: Plan, target: Account, link: LinkInfo, code: str, reason: str, *,
+                 hard_deleted: bool = False) -> Plan:
     """Disable (suspend), or Delete (remove) when the source is gone for good or the grace period is over."""
-    rules = config.users
+    config, n = ctx.config, ctx.names
     plan.code, plan.reason = code, reason
-    grace = config.delete_after_days
-    disabled_since = link.disabled_at if link else None
-    grace_over = grace is not None and (grace == 0 or (disabled_since is not None
-                                                       and now - disabled_since >= timedelta(days=grace)))
-    want_delete = rules.allow_delete and (hard_deleted or grace_over)
-    if target.status == "invited":
-        if config.remove_invited_members and rules.allow_delete:
-            plan.action, plan.remove_instead = Action.DELETE, True
-            plan.reason = f"{reason} The member never accepted its invitation and Dropbox cannot suspend " \
+    grace_over = _grace_over(ctx, link)
+    if target.status == AccountStatus.INVITED and ctx.schema.suspending_invited_deletes:
+        if config.remove_invited_members and config.users.allow_delete:
+            plan.action, plan.remove_instead, plan.link = Action.DELETE, True, False
+            plan.reason = f"{reason} The member never accepted its invitation and {n.service} cannot suspend " \
                           "invited members, so it is removed."
-            plan.link = False
-        else:
-            plan.action, plan.code = Action.SKIP, "InvitedMemberNotSuspended"
-            plan.reason = f"{reason} The member has not accepted its invitation, and Dropbox removes invited " \
-                          "members it is asked to suspend; removing invited members is not allowed in the settings."
-            plan.recommendation = "Allow removing invited members in Provisioning › Settings, or remove it in Dropbox."
-        return plan
-    if want_delete:
+            return plan
+        return _skip(plan, "InvitedMemberNotSuspended",
+                     f"{reason} The member has not accepted its invitation, and {n.service} removes invited members "
+                     "it is asked to suspend; removing invited members is not allowed in the settings.",
+                     recommendation=f"Allow removing invited members in Provisioning › Settings, or remove it in "
+                                    f"{n.service}.")
+    if config.users.allow_delete and (hard_deleted or grace_over):
         plan.action, plan.link = Action.DELETE, False
         plan.reason = reason + (" The grace period is over: the member is removed." if grace_over and not hard_deleted
                                 else " The member is removed.")
         return plan
-    if target.status == "suspended":
+    if target.status == AccountStatus.SUSPENDED:
         plan.action, plan.code, plan.log = Action.OTHER, "AlreadyDisabled", False
-        plan.reason = f"{reason} The Dropbox member is already suspended."
+        plan.reason = f"{reason} The {n.account} is already suspended."
         return plan
     plan.action = Action.DISABLE
-    if grace:
-        plan.reason = f"{reason} The member is suspended; it is removed after {grace} days unless the user comes back."
-    else:
-        plan.reason = f"{reason} The member is suspended."
+    grace = config.delete_after_days
+    plan.reason = (f"{reason} The member is suspended; it is removed after {grace} days unless the user comes back."
+                   if grace else f"{reason} The member is suspended.")
     return plan
 
 
-def plan_group(
-    *,
-    config: EngineConfig,
-    source_id: str,
-    display_name: str,
-    decision: Decision,
-    mapped: Mapped | None,
-    deleted: bool,
-    link: LinkInfo | None,
-    target: Group | None,
-    desired_members: set[str] | None,
-    current_members: set[str] | None,
-    full: bool,
-) -> Plan:
-    """The action for one group: create, rename, change membership, or delete."""
-    rules = config.groups
-    plan = Plan(ObjectType.GROUP, Action.OTHER, source_id, display_name=display_name,
-                target_id=target.group_id if target else (link.target_id if link else ""),
-                target_email=target.name if target else "")
+# ---------------------------------------------------------------------------- groups
+def plan_group(ctx: PlanContext, ev: Evaluation, link: LinkInfo | None, match: Match,
+               desired: set[str] | None, current: set[str] | None) -> Plan:
+    """The action for one group: create, rename, change membership, or delete. ``desired`` and
+    ``current`` are the target account ids the group should have and has (None: not known)."""
+    target: TargetGroup | None = match.target
+    n = ctx.names
+    plan = Plan(ObjectType.GROUP, Action.OTHER, ev.source_id, display_name=ev.display_name,
+                target_id=target.id if target else (link.target_id if link else ""),
+                target_label=target.label if target else "")
     plan.newly_linked = target is not None and link is None
-    if decision.in_scope and not deleted:
-        if mapped is None or not mapped.ok:
-            errors = mapped.errors if mapped else [("", "The group's attributes could not be read.")]
-            plan.action, plan.code, plan.field = Action.SKIP, "InvalidData", errors[0][0] or None
-            plan.reason = " ".join(message for _, message in errors)
-            return plan
-        name = mapped.values.get("groupName") or display_name
-        if target is None:
-            if not rules.allow_create:
-                plan.action, plan.code, plan.link = Action.SKIP, "CreateDisabled", False
-                plan.reason = "Create is switched off in the target object actions."
-                return plan
-            plan.action, plan.values = Action.CREATE, mapped.values
-            plan.add_members = sorted(desired_members or ())
-            plan.reason = "The group is in scope and does not exist in Dropbox."
-            plan.changes = [("groupName", None, name)] + ([("members", None, f"{len(plan.add_members)} members")]
-                                                          if plan.add_members else [])
-            return plan
-        changes = []
-        if target.name != name:
-            changes.append(("groupName", target.name, name))
-        if mapped.values.get("externalId") and target.external_id != mapped.values["externalId"]:
-            changes.append(("externalId", target.external_id, mapped.values["externalId"]))
-        if desired_members is not None and current_members is not None:
-            plan.add_members = sorted(desired_members - current_members)
-            plan.remove_members = sorted(current_members - desired_members)
-        if (changes or plan.add_members or plan.remove_members) and rules.allow_update:
-            plan.action, plan.changes, plan.values = Action.UPDATE, changes, mapped.values
-            if plan.add_members:
-                plan.changes.append(("members", None, f"+{len(plan.add_members)}"))
-            if plan.remove_members:
-                plan.changes.append(("members", f"-{len(plan.remove_members)}", None))
-            plan.reason = "The group's name or members changed in Microsoft Entra ID."
-            return plan
-        plan.action, plan.code = Action.OTHER, "NoChange"
-        plan.reason = "The Dropbox group is up to date." if not plan.newly_linked else \
-            "The group matches an existing Dropbox group, which is now linked."
-        # Groups are looked at whenever one of their members changes: "no change" is not news.
-        plan.log = plan.newly_linked
+    plan.steps = [
+        step("Import group", "Success", f"Retrieved group {ev.display_name} from Microsoft Entra ID." if not ev.gone
+             else f"The group {ev.display_name} was deleted in Microsoft Entra ID."),
+        scope_step(ev),
+        step("Match group between source and target system", "Success",
+             f"Matched {n.group} {target.label}." if target else f"No {n.group} matches the group."),
+    ]
+    if ev.decision.in_scope and not ev.gone:
+        _plan_group_in_scope(ctx, plan, ev, link, target, desired, current)
+        plan.values = {**plan.values, ctx.schema.groups.members_attribute: sorted(desired or ())}
         return plan
+    return _plan_group_out_of_scope(ctx, plan, ev, link, target)
+
+
+def _plan_group_in_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkInfo | None,
+                         target: TargetGroup | None, desired: set[str] | None, current: set[str] | None) -> Plan:
+    rules, schema, n = ctx.config.groups, ctx.schema.groups, ctx.names
+    mapped = ev.mapped.create if link is None else ev.mapped.update
+    if not mapped.ok:
+        plan.field = mapped.errors[0][0] or None
+        return _skip(plan, "InvalidData", " ".join(message for _, message in mapped.errors))
+    name = mapped.values.get(schema.name_attribute) or ev.display_name
+    if target is None:
+        if not rules.allow_create:
+            return _skip(plan, "CreateDisabled", "Create is switched off in the target object actions.", link=False)
+        plan.action, plan.values = Action.CREATE, dict(mapped.values)
+        plan.add_members = sorted(desired or ())
+        plan.reason = f"The group is in scope and does not exist in {n.service}."
+        plan.changes = [(schema.name_attribute, None, name)] + (
+            [("members", None, f"{len(plan.add_members)} members")] if plan.add_members else [])
+        return plan
+    changes = schema.changes({**mapped.values, schema.name_attribute: name}, target.values)
+    if desired is not None and current is not None:
+        plan.add_members, plan.remove_members = sorted(desired - current), sorted(current - desired)
+    if (changes or plan.add_members or plan.remove_members) and rules.allow_update:
+        plan.action, plan.changes, plan.values = Action.UPDATE, changes, dict(mapped.values)
+        describe_member_changes(plan)
+        plan.reason = "The group's name or members changed in Microsoft Entra ID."
+        return plan
+    plan.action, plan.code = Action.OTHER, "NoChange"
+    plan.reason = f"The {n.group} is up to date." if not plan.newly_linked else \
+        f"The group matches an existing {n.group}, which is now linked."
+    # Groups are looked at whenever one of their members changes: "no change" is not news.
+    plan.log = plan.newly_linked
+    return plan
+
+
+def describe_member_changes(plan: Plan) -> None:
+    """Show a group's membership changes as counts among its modified properties."""
+    plan.changes = [c for c in plan.changes if c[0] != "members"]
+    if plan.add_members:
+        plan.changes.append(("members", None, f"+{len(plan.add_members)}"))
+    if plan.remove_members:
+        plan.changes.append(("members", f"-{len(plan.remove_members)}", None))
+
+
+def _plan_group_out_of_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkInfo | None,
+                             target: TargetGroup | None) -> Plan:
+    decision, n = ev.decision, ctx.names
+    deleted = bool(ev.gone)
     if target is None or link is None:
-        plan.action, plan.code, plan.reason, plan.link = Action.SKIP, decision.code, decision.reason, False
-        plan.log = decision.assigned and target is None
+        _skip(plan, decision.code, decision.reason, link=False, log=decision.assigned and target is None)
         if link is not None and target is None:
             plan.action, plan.code = Action.OTHER, "TargetGone"
-            plan.reason, plan.log = "The linked Dropbox group no longer exists; the link is removed.", True
+            plan.reason, plan.log = f"The linked {n.group} no longer exists; the link is removed.", True
         return plan
-    if not rules.allow_delete:
-        plan.action, plan.code = Action.SKIP, "DeleteDisabled"
-        plan.reason = f"{decision.reason if not deleted else 'The group was deleted.'} Delete is switched off in the " \
-                      "target object actions, so the Dropbox group is kept."
-        return plan
+    if not ctx.config.groups.allow_delete:
+        return _skip(plan, "DeleteDisabled", f"{decision.reason if not deleted else 'The group was deleted.'} Delete "
+                                             f"is switched off in the target object actions, so the {n.group} is kept.")
     plan.action, plan.link = Action.DELETE, False
     plan.code = "SourceDeleted" if deleted else decision.code
     plan.reason = ("The group was deleted in Microsoft Entra ID." if deleted else decision.reason) + \
-        " The Dropbox group is deleted (its members keep their accounts)."
+        f" The {n.group} is deleted (its members keep their accounts)."
     return plan
+
+
+__all__ = ["LINK", "PlanContext", "plan_group", "plan_user", "scope_step", "describe_member_changes"]

@@ -109,23 +109,3 @@ def group_decision(config: EngineConfig, attributes: dict, assignments: Assignme
         return Decision(False, "ScopingFilter", error or "The group does not match the scoping filters.",
                         assigned=True)
     return Decision(True, "InScope", "The group is assigned to the application.", assigned=True)
-
-
-def expand_groups(user_members: Mapping[str, set[str]], group_members: Mapping[str, set[str]],
-                  nested: bool) -> dict[str, set[str]]:
-    """Users of each group: direct members, or with ``nested`` also the users of
-    nested groups, however deep (membership cycles are safe)."""
-    if not nested:
-        return {gid: set(users) for gid, users in user_members.items()}
-    resolved: dict[str, set[str]] = {}
-    for root in set(user_members) | set(group_members):
-        seen, stack, found = {root}, [root], set()
-        while stack:
-            gid = stack.pop()
-            found |= user_members.get(gid, set())
-            for child in group_members.get(gid, ()):
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        resolved[root] = found
-    return resolved

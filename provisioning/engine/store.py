@@ -14,10 +14,13 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ..batching import chunked
 from ..constants import Action, LinkState, LogStatus, ObjectType
 from ..models import Escrow, ObjectLink, ProvisioningJob, ProvisioningLog, SourceAssignment, SourceMembership, SyncCycle
+from ..targets.base import AccountStatus
 from .execution import Result
-from .planning import LinkInfo, Plan, step
+from .membership import MemberChange
+from .types import LinkInfo, Plan, step
 
 BULK = 2000
 
@@ -40,10 +43,12 @@ class StopRequested(Exception):
 def _link_info(row: ObjectLink) -> LinkInfo:
     return LinkInfo(source_id=row.source_id, target_id=row.target_id, state=row.state, exported=row.exported,
                     disabled_at=row.disabled_at, display_name=row.display_name,
-                    user_principal_name=row.user_principal_name, target_email=row.target_email)
+                    user_principal_name=row.user_principal_name, target_label=row.target_email)
 
 
 class Store:
+    """The database side of one cycle (or preview, or on-demand run)."""
+
     def __init__(self, job: ProvisioningJob, cycle: SyncCycle | None, *, read_only: bool = False,
                  initiated_by: str = "Microsoft.Azure.SyncFabric"):
         self.job = job
@@ -67,10 +72,8 @@ class Store:
 
     def links_for(self, object_type: str, source_ids: Iterable[str]) -> dict[str, LinkInfo]:
         found: dict[str, LinkInfo] = {}
-        ids = list(dict.fromkeys(source_ids))
-        for start in range(0, len(ids), BULK):
-            for row in ObjectLink.objects.filter(job=self.job, object_type=object_type,
-                                                 source_id__in=ids[start:start + BULK]):
+        for ids in chunked(dict.fromkeys(source_ids), BULK):
+            for row in ObjectLink.objects.filter(job=self.job, object_type=object_type, source_id__in=ids):
                 found[row.source_id] = _link_info(row)
         return found
 
@@ -85,9 +88,8 @@ class Store:
     # ------------------------------------------------------------------ source snapshots
     def memberships_of(self, user_ids: Iterable[str]) -> dict[str, set[str]]:
         groups: dict[str, set[str]] = defaultdict(set)
-        ids = list(dict.fromkeys(user_ids))
-        for start in range(0, len(ids), BULK):
-            for gid, mid in SourceMembership.objects.filter(job=self.job, member_id__in=ids[start:start + BULK]) \
+        for ids in chunked(dict.fromkeys(user_ids), BULK):
+            for gid, mid in SourceMembership.objects.filter(job=self.job, member_id__in=ids) \
                     .values_list("group_id", "member_id"):
                 groups[mid].add(gid)
         return groups
@@ -95,9 +97,8 @@ class Store:
     def members_of(self, group_ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
         """{group id: {"user": {...}, "group": {...}}}"""
         members: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"user": set(), "group": set()})
-        ids = list(dict.fromkeys(group_ids))
-        for start in range(0, len(ids), BULK):
-            for gid, mid, kind in SourceMembership.objects.filter(job=self.job, group_id__in=ids[start:start + BULK]) \
+        for ids in chunked(dict.fromkeys(group_ids), BULK):
+            for gid, mid, kind in SourceMembership.objects.filter(job=self.job, group_id__in=ids) \
                     .values_list("group_id", "member_id", "member_type"):
                 members[gid]["group" if kind == "group" else "user"].add(mid)
         return members
@@ -132,7 +133,7 @@ class Store:
                     for gid, members in table.items() for mid in members)
             _bulk_create(SourceMembership, rows, ignore_conflicts=True)
 
-    def apply_membership_changes(self, added: list[tuple[str, str, str]], removed: list[tuple[str, str]],
+    def apply_membership_changes(self, added: Iterable[MemberChange], removed: Iterable[MemberChange],
                                  dropped_groups: Iterable[str] = ()) -> None:
         if self.read_only:
             return
@@ -141,12 +142,12 @@ class Store:
             if dropped:
                 SourceMembership.objects.filter(job=self.job, group_id__in=dropped).delete()
             by_group: dict[str, list[str]] = defaultdict(list)
-            for gid, mid in removed:
-                by_group[gid].append(mid)
+            for change in removed:
+                by_group[change.group_id].append(change.member_id)
             for gid, mids in by_group.items():
                 SourceMembership.objects.filter(job=self.job, group_id=gid, member_id__in=mids).delete()
-            _bulk_create(SourceMembership, (SourceMembership(job=self.job, group_id=g, member_id=m, member_type=t)
-                                            for g, m, t in added), ignore_conflicts=True)
+            _bulk_create(SourceMembership, (SourceMembership(job=self.job, group_id=c.group_id, member_id=c.member_id,
+                                                             member_type=c.kind) for c in added), ignore_conflicts=True)
 
     def assignments(self) -> list[dict]:
         return [
@@ -239,7 +240,8 @@ class Store:
         action = result.action if result else plan.action
         if action == Action.DISABLE:
             state, disabled_at = LinkState.DISABLED, now
-        elif result and result.member is not None and result.member.status == "suspended" and action != Action.ENABLE:
+        elif result and result.account is not None and result.account.status == AccountStatus.SUSPENDED \
+                and action != Action.ENABLE:
             state, disabled_at = LinkState.DISABLED, now
         else:
             state, disabled_at = LinkState.ACTIVE, None
@@ -248,7 +250,7 @@ class Store:
             job=self.job, object_type=plan.object_type, source_id=plan.source_id,
             target_id=(result.target_id if result and result.target_id else plan.target_id),
             display_name=plan.display_name[:300], user_principal_name=plan.upn[:300],
-            target_email=((result.target_email if result else "") or plan.target_email)[:300],
+            target_email=((result.target_label if result else "") or plan.target_label)[:300],
             # Users keep their attribute values; groups also keep the member ids they were given.
             state=state, exported=exported if plan.object_type == ObjectType.GROUP
             else {k: v for k, v in exported.items() if k != "members"},
@@ -285,7 +287,7 @@ class Store:
             recommendation=(error.recommendation if error is not None and error.recommendation else plan.recommendation),
             source_id=plan.source_id, source_display_name=plan.display_name[:300], source_upn=plan.upn[:300],
             target_id=(result.target_id if result and result.target_id else plan.target_id)[:120],
-            target_email=((result.target_email if result else "") or plan.target_email)[:300],
+            target_email=((result.target_label if result else "") or plan.target_label)[:300],
             steps=steps,
             modified_properties=[{"name": n, "old": _show(o), "new": _show(v)} for n, o, v in plan.changes],
             duration_ms=result.duration_ms if result else 0,
@@ -327,22 +329,18 @@ class Store:
         return self._stop
 
     def link_owners(self, object_type: str, target_ids: Iterable[str]) -> dict[str, str]:
-        """Target id -> source id, for those of these Dropbox objects the portal linked."""
-        ids = list(target_ids)
+        """Target id -> source id, for those of these target objects the portal linked."""
         owners: dict[str, str] = {}
-        for start in range(0, len(ids), BULK):
-            owners.update(ObjectLink.objects.filter(job=self.job, object_type=object_type,
-                                                    target_id__in=ids[start:start + BULK])
+        for ids in chunked(target_ids, BULK):
+            owners.update(ObjectLink.objects.filter(job=self.job, object_type=object_type, target_id__in=ids)
                           .values_list("target_id", "source_id"))
         return owners
 
     def linked_target_ids(self, target_ids: Iterable[str]) -> set[str]:
-        """Which of these Dropbox ids belong to objects the portal linked."""
-        ids = list(target_ids)
+        """Which of these target ids belong to objects the portal linked."""
         found: set[str] = set()
-        for start in range(0, len(ids), BULK):
-            found |= set(ObjectLink.objects.filter(job=self.job, target_id__in=ids[start:start + BULK])
-                         .values_list("target_id", flat=True))
+        for ids in chunked(target_ids, BULK):
+            found |= set(ObjectLink.objects.filter(job=self.job, target_id__in=ids).values_list("target_id", flat=True))
         return found
 
     def set_phase(self, phase: str) -> None:
@@ -362,12 +360,6 @@ def _plain(counters) -> dict:
 
 
 def _bulk_create(model, rows, ignore_conflicts: bool = False) -> None:
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BULK:
-            model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
-            batch = []
-    if batch:
+    for batch in chunked(rows, BULK):
         model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
 

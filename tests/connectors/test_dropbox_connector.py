@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.connectors.dropbox import DropboxConnector, NewMember
 from provisioning.connectors.errors import (
     BadDataError,
     CredentialsError,
@@ -14,6 +13,8 @@ from provisioning.connectors.errors import (
     NotFoundError,
     TransientError,
 )
+from provisioning.targets.base import NewAccount, RemoveOptions, TargetConnector
+from provisioning.targets.dropbox.connector import DropboxConnector
 from tests.services import dropbox_connector, dropbox_refresh_token
 
 
@@ -27,16 +28,25 @@ def connector(dbx, refresh_token):
     return dropbox_connector(refresh_token)
 
 
-def people(n: int, prefix: str = "new") -> list[NewMember]:
-    return [NewMember(f"{prefix}.{i}@contoso.com", given_name=f"Given{i}", surname=f"Sur{i}", external_id=f"ext-{prefix}-{i}")
-            for i in range(n)]
+def person(email: str, **values) -> NewAccount:
+    return NewAccount({"email": email, **values})
+
+
+def people(n: int, prefix: str = "new") -> list[NewAccount]:
+    return [person(f"{prefix}.{i}@contoso.com", givenName=f"Given{i}", surname=f"Sur{i}",
+                   externalId=f"ext-{prefix}-{i}") for i in range(n)]
+
+
+def test_it_implements_the_target_protocol(connector):
+    assert isinstance(connector, TargetConnector)
+    assert connector.schema.create_batch_size == 20 and connector.names.service == "Dropbox"
 
 
 def test_it_adds_members_20_per_call_and_polls_async_jobs(dbx, connector):
     dbx.reset_stats()
-    outcomes = connector.add_members(people(45))
+    outcomes = connector.create_batch(people(45))
     assert [o.kind for o in outcomes] == ["created"] * 45
-    assert outcomes[0].member.email == "new.0@contoso.com" and outcomes[0].member.status == "invited"
+    assert outcomes[0].account.label == "new.0@contoso.com" and outcomes[0].account.status == "invited"
     requests = dbx.stats()["requests"]
     assert requests["POST /2/team/members/add_v2"] == 3
     assert requests.get("POST /2/team/members/add/job_status/get_v2", 0) >= 3  # more than 5 members: async
@@ -50,13 +60,13 @@ def test_it_types_every_per_member_failure(dbx, connector):
         "migrate@contoso.com": "user_migration_failed", "broken@contoso.com": "user_creation_failed",
     })
     batch = [
-        NewMember("adele.vance@contoso.com"),  # already on the demo team
-        NewMember("other@contoso.com"), NewMember("paired@contoso.com"), NewMember("migrate@contoso.com"),
-        NewMember("broken@contoso.com"),
-        NewMember("dup1@contoso.com", external_id="same-id"), NewMember("dup2@contoso.com", external_id="same-id"),
+        person("adele.vance@contoso.com"),  # already on the demo team
+        person("other@contoso.com"), person("paired@contoso.com"), person("migrate@contoso.com"),
+        person("broken@contoso.com"),
+        person("dup1@contoso.com", externalId="same-id"), person("dup2@contoso.com", externalId="same-id"),
     ]
-    outcomes = {o.email: o for o in connector.add_members(batch)}
-    assert outcomes["adele.vance@contoso.com"].kind == "already_on_team"
+    outcomes = {new.values["email"]: o for new, o in zip(batch, connector.create_batch(batch))}
+    assert outcomes["adele.vance@contoso.com"].kind == "exists"
     assert outcomes["other@contoso.com"].kind == "invalid" and outcomes["other@contoso.com"].field == "email"
     assert outcomes["other@contoso.com"].code == "DropboxUserOnAnotherTeam"
     assert outcomes["paired@contoso.com"].code == "DropboxUserAlreadyPaired"
@@ -70,64 +80,75 @@ def test_it_types_every_per_member_failure(dbx, connector):
 def test_it_reports_the_license_limit(dbx, connector):
     used = len([m for m in dbx.state()["members"] if m["status"] != "removed"])
     dbx.configure(licenses=used + 1)
-    outcomes = connector.add_members(people(3, "lic"))
-    assert [o.kind for o in outcomes] == ["created", "license_limit", "license_limit"]
-    assert "license" in outcomes[1].message
+    outcomes = connector.create_batch(people(3, "lic"))
+    assert [o.kind for o in outcomes] == ["created", "retry_later", "retry_later"]
+    assert "license" in outcomes[1].message and "licenses" in outcomes[1].recommendation
 
 
 def test_invalid_data_is_refused_with_the_field_at_fault(connector):
     with pytest.raises(BadDataError) as caught:
-        connector.add_members([NewMember("long@contoso.com", given_name="x" * 51)])
+        connector.create_batch([person("long@contoso.com", givenName="x" * 51)])
     assert caught.value.field == "givenName"
 
 
 def test_it_updates_suspends_unsuspends_and_removes(dbx, connector):
-    member = connector.get_member("email", "alex.wilber@contoso.com")
-    updated = connector.set_profile(member.team_member_id, given_name="Alexander", external_id="ext-alex")
-    assert (updated.given_name, updated.external_id) == ("Alexander", "ext-alex")
-    connector.suspend(member.team_member_id)
-    assert connector.get_member("team_member_id", member.team_member_id).status == "suspended"
-    connector.unsuspend(member.team_member_id)
-    assert connector.get_member("team_member_id", member.team_member_id).status == "active"
+    member = connector.find_one("email", "alex.wilber@contoso.com")
+    connector.update(member.id, {"givenName": "Alexander", "externalId": "ext-alex"})
+    updated = connector.find_one("id", member.id)
+    assert (updated.values["givenName"], updated.values["externalId"]) == ("Alexander", "ext-alex")
+    assert connector.find_one("externalId", "ext-alex").id == member.id
+    connector.disable(member.id)
+    assert connector.find_one("id", member.id).status == "suspended"
+    connector.enable(member.id)
+    assert connector.find_one("id", member.id).status == "active"
     admin = connector.authenticated_admin()
-    connector.remove(member.team_member_id, transfer_dest_id=admin.team_member_id,
-                     transfer_admin_id=admin.team_member_id)
-    assert connector.get_member("email", "alex.wilber@contoso.com").status == "removed"
-    assert "alex.wilber@contoso.com" not in {m.email for m in connector.iter_members()}
+    connector.remove(member.id, RemoveOptions(transfer_to=admin.id))
+    assert connector.find_one("email", "alex.wilber@contoso.com").status == "removed"
+    assert "alex.wilber@contoso.com" not in {m.label for m in connector.iter_accounts()}
 
 
 def test_an_unknown_member_is_not_found(connector):
     with pytest.raises(NotFoundError):
-        connector.suspend("dbmid:does-not-exist")
+        connector.disable("dbmid:does-not-exist")
 
 
 def test_it_lists_members_page_by_page(dbx, connector):
-    connector.add_members(people(30, "page"))
-    listed = list(connector.iter_members(page_size=7))
-    assert len({m.team_member_id for m in listed}) == len(listed)
-    assert {f"page.{i}@contoso.com" for i in range(30)} <= {m.email for m in listed}
+    connector.create_batch(people(30, "page"))
+    listed = list(connector.iter_accounts(page_size=7))
+    assert len({m.id for m in listed}) == len(listed)
+    assert {f"page.{i}@contoso.com" for i in range(30)} <= {m.label for m in listed}
 
 
 def test_groups_are_created_company_managed_and_filled(dbx, connector):
-    members = [o.member.team_member_id for o in connector.add_members(people(3, "grp"))]
-    group = connector.create_group("Engineering", external_id="g-eng")
-    assert group.management_type == "company_managed"
-    connector.add_group_members(group.group_id, members)
-    assert sorted(connector.iter_group_members(group.group_id)) == sorted(members)
-    connector.remove_group_members(group.group_id, members[:1])
-    connector.update_group(group.group_id, name="Engineering (all)")
-    assert sorted(connector.iter_group_members(group.group_id)) == sorted(members[1:])
-    assert any(g.name == "Engineering (all)" for g in connector.iter_groups())
-    connector.delete_group(group.group_id)
-    assert not any(g.group_id == group.group_id for g in connector.iter_groups())
+    members = [o.account.id for o in connector.create_batch(people(3, "grp"))]
+    group = connector.create_group({"groupName": "Engineering", "externalId": "g-eng"})
+    stored = next(g for g in dbx.state()["groups"] if g["group_name"] == "Engineering")
+    assert stored["group_management_type"] == "company_managed" and group.values["externalId"] == "g-eng"
+    connector.add_group_members(group.id, members)
+    assert sorted(connector.iter_group_members(group.id)) == sorted(members)
+    connector.remove_group_members(group.id, members[:1])
+    connector.update_group(group.id, {"groupName": "Engineering (all)"})
+    assert sorted(connector.iter_group_members(group.id)) == sorted(members[1:])
+    assert any(g.label == "Engineering (all)" for g in connector.iter_groups())
+    connector.delete_group(group.id)
+    assert not any(g.id == group.id for g in connector.iter_groups())
+
+
+def test_a_taken_group_name_is_a_conflict(connector):
+    from provisioning.connectors.errors import ConflictError
+
+    connector.create_group({"groupName": "Twice"})
+    with pytest.raises(ConflictError) as caught:
+        connector.create_group({"groupName": "Twice"})
+    assert caught.value.field == "groupName"
 
 
 def test_it_renews_the_access_token_with_the_refresh_token(dbx, refresh_token):
     dbx.configure(token_lifetime=120)  # under 300 s: the SDK refreshes before every call
     connector = dropbox_connector(refresh_token)
     dbx.reset_stats()
-    connector.get_info()
-    connector.get_info()
+    connector.describe()
+    connector.describe()
     assert dbx.stats()["requests"]["POST /oauth2/token"] == 2
 
 
@@ -181,10 +202,10 @@ def test_a_dry_run_connector_sends_no_write(dbx, refresh_token):
     connector = dropbox_connector(refresh_token, dry_run=True)
     dbx.reset_stats()
     with pytest.raises(DryRunWrite):
-        connector.add_members(people(2, "dry"))
+        connector.create_batch(people(2, "dry"))
     with pytest.raises(DryRunWrite):
-        connector.suspend("dbmid:anything")
-    assert list(connector.iter_members())
+        connector.disable("dbmid:anything")
+    assert list(connector.iter_accounts())
     sent = dbx.stats()["requests"]
     assert not any("add_v2" in route or "suspend" in route for route in sent)
 
@@ -198,9 +219,9 @@ def test_without_an_authorization_it_says_so():
 def test_it_lists_admin_roles_and_sets_one(connector):
     roles = {role["name"]: role["role_id"] for role in connector.available_roles()}
     assert "Team admin" in roles and "User management admin" in roles
-    member = connector.get_member("email", "megan.bowen@contoso.com")
-    assert connector.set_admin_roles(member.team_member_id, [roles["User management admin"]]) == \
+    member = connector.find_one("email", "megan.bowen@contoso.com")
+    assert connector.set_admin_roles(member.id, [roles["User management admin"]]) == \
         [roles["User management admin"]]
-    assert connector.get_member("team_member_id", member.team_member_id).roles == ["User management admin"]
-    connector.set_admin_roles(member.team_member_id, [])
-    assert connector.get_member("team_member_id", member.team_member_id).roles == []
+    assert connector.find_one("id", member.id).roles == ["User management admin"]
+    connector.set_admin_roles(member.id, [])
+    assert connector.find_one("id", member.id).roles == []

@@ -57,7 +57,7 @@ def test_the_initial_cycle_provisions_exactly_the_users_in_scope(job, run_cycle,
     # Every provisioned member carries the mapped values.
     for email, user in expected.items():
         member = members[email]
-        if email == job.dropbox_admin_email:
+        if email == job.target_admin_email:
             continue  # the authorizing admin is linked but never changed
         assert (member["given_name"], member["surname"], member["external_id"]) == \
             (user["givenName"], user["surname"], user["id"]), email
@@ -100,7 +100,7 @@ def test_incremental_create_and_attribute_changes(started, run_cycle, graph, dbx
     user = unassigned_user(graph, demo_sp)
     assign(graph, demo_sp, user["id"], role_id(demo_sp))
     linked = ObjectLink.objects.filter(job=started, object_type="user").exclude(
-        target_email=started.dropbox_admin_email).first()
+        target_email=started.target_admin_email).first()
     graph.graph("PATCH", f"/v1.0/users/{linked.source_id}", json={"givenName": "Renamed", "surname": "Person"})
     dbx.reset_stats()
     cycle = run_cycle(started)
@@ -122,7 +122,7 @@ def test_incremental_create_and_attribute_changes(started, run_cycle, graph, dbx
 
 def test_a_rename_of_the_email_follows(started, run_cycle, graph, dbx):
     link = ObjectLink.objects.filter(job=started, object_type="user").exclude(
-        target_email=started.dropbox_admin_email).first()
+        target_email=started.target_admin_email).first()
     graph.graph("PATCH", f"/v1.0/users/{link.source_id}", json={"userPrincipalName": "renamed.person@contoso.com"})
     run_cycle(started)
     member = next(m for m in dbx.state()["members"] if m["team_member_id"] == link.target_id)
@@ -131,7 +131,7 @@ def test_a_rename_of_the_email_follows(started, run_cycle, graph, dbx):
 
 def test_disable_then_enable(started, run_cycle, graph, dbx):
     link = ObjectLink.objects.filter(job=started, object_type="user").exclude(
-        target_email=started.dropbox_admin_email).first()
+        target_email=started.target_admin_email).first()
     dbx.control("POST", f"members/{link.target_email}/accept", {}) if team(dbx)[link.target_email]["status"] == "invited" else None
     graph.graph("PATCH", f"/v1.0/users/{link.source_id}", json={"accountEnabled": False})
     cycle = run_cycle(started)
@@ -148,7 +148,7 @@ def test_disable_then_enable(started, run_cycle, graph, dbx):
 
 def active_link(job, dbx):
     """A linked member that has accepted its invitation (invited members cannot be suspended)."""
-    link = ObjectLink.objects.filter(job=job, object_type="user").exclude(target_email=job.dropbox_admin_email).last()
+    link = ObjectLink.objects.filter(job=job, object_type="user").exclude(target_email=job.target_admin_email).last()
     if team(dbx)[link.target_email]["status"] == "invited":
         dbx.control("POST", f"members/{link.target_email}/accept", {})
     return link
@@ -182,7 +182,7 @@ def test_unassign_suspends_and_reassign_restores(started, run_cycle, graph, dbx,
     direct = next(a for a in graph.get_all(f"/v1.0/servicePrincipals/{demo_sp['id']}/appRoleAssignedTo")
                   if a["principalType"] == "User" and a["appRoleId"] != "00000000-0000-0000-0000-000000000000"
                   and ObjectLink.objects.filter(job=started, source_id=a["principalId"]).exclude(
-                      target_email=started.dropbox_admin_email).exists())
+                      target_email=started.target_admin_email).exists())
     link = ObjectLink.objects.get(job=started, source_id=direct["principalId"])
     if team(dbx)[link.target_email]["status"] == "invited":
         dbx.control("POST", f"members/{link.target_email}/accept", {})
@@ -221,7 +221,7 @@ def test_a_scoping_filter_change_is_picked_up_without_a_restart(started, run_cyc
     from provisioning.models import ObjectMapping
 
     keep = ObjectLink.objects.filter(job=started, object_type="user").exclude(
-        target_email=started.dropbox_admin_email)
+        target_email=started.target_admin_email)
     department = entra_connector().get_user(keep.first().source_id, ["department"])["department"]
     mapping = ObjectMapping.objects.get(job=started, object_type="user")
     mapping.scoping_filters = [{"clauses": [{"attribute": "department", "operator": "EQUALS", "value": department}]}]

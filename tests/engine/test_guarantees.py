@@ -11,13 +11,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from provisioning import jobs
 from provisioning.constants import Action, CycleKind, CycleStatus, JobState, LogStatus
-from provisioning.engine import runner
 from provisioning.engine.config import from_job
-from provisioning.engine.cycle import Cycle
+from provisioning.engine.cycle import Cycle, DeltaLinks
 from provisioning.engine.runner import run_job
 from provisioning.engine.store import Store
 from provisioning.models import ObjectLink, ObjectMapping, ProvisioningJob, ProvisioningLog, SourceAssignment, SyncCycle
+from provisioning.targets.base import NewAccount
 from tests.services import dropbox_connector, entra_connector
 
 from .conftest import team
@@ -102,16 +103,16 @@ def test_a_group_filter_on_another_attribute_never_deletes_a_group_by_mistake(jo
 
 def test_members_the_portal_does_not_manage_stay_in_their_groups(job, services, demo_sp):
     graph, dbx = services
-    connector = dropbox_connector(job.dropbox_refresh_token)
-    falcon = next(g for g in connector.iter_groups() if g.name == "Project Falcon")
-    before = set(connector.iter_group_members(falcon.group_id))
+    connector = dropbox_connector(job.target_refresh_token)
+    falcon = next(g for g in connector.iter_groups() if g.label == "Project Falcon")
+    before = set(connector.iter_group_members(falcon.id))
     (user,) = unassigned_users(graph, demo_sp, 1)
     group = create_group(graph, "Project Falcon", [user["id"]])
     assign(graph, demo_sp, group["id"])
     cycle(job)
-    after = set(connector.iter_group_members(falcon.group_id))
+    after = set(connector.iter_group_members(falcon.id))
     managed = set(ObjectLink.objects.filter(job=job, object_type="user").values_list("target_id", flat=True))
-    assert job.dropbox_admin_member_id in before and job.dropbox_admin_member_id in after
+    assert job.target_admin_id in before and job.target_admin_id in after
     assert before - managed <= after, "the authorizing admin and the members the portal does not manage stay"
     linked = ObjectLink.objects.get(job=job, source_id=user["id"]).target_id
     assert linked in after
@@ -138,9 +139,9 @@ def test_a_cycle_that_does_not_settle_leaves_the_snapshot_for_the_next_one(job, 
     assign(graph, demo_sp, user["id"])
     stored = set(SourceAssignment.objects.filter(job=job).values_list("principal_id", flat=True))
     # A cycle that plans and then dies (a stop, a lost lease, a crash) before it settles.
-    engine = Cycle(from_job(job), entra_connector(), dropbox_connector(job.dropbox_refresh_token),
-                   Store(job, None, read_only=True), kind="incremental", user_delta_link=job.user_delta_link,
-                   group_delta_link=job.group_delta_link, dry_run=True)
+    engine = Cycle(from_job(job), entra_connector(), dropbox_connector(job.target_refresh_token),
+                   Store(job, None, read_only=True), kind="incremental",
+                   delta=DeltaLinks(job.user_delta_link, job.group_delta_link), dry_run=True)
     engine.run()
     assert set(SourceAssignment.objects.filter(job=job).values_list("principal_id", flat=True)) == stored
     cycle(job)
@@ -172,12 +173,13 @@ def test_a_trigger_that_is_not_due_is_skipped(job, services):
 def test_restart_during_a_cycle_is_not_undone_by_it(job, services):
     cycle(job)
     seen = job.generation
-    engine = Cycle(from_job(job), entra_connector(), dropbox_connector(job.dropbox_refresh_token),
+    engine = Cycle(from_job(job), entra_connector(), dropbox_connector(job.target_refresh_token),
                    Store(job, SyncCycle.objects.create(job=job, kind="incremental")), kind="incremental",
-                   user_delta_link=job.user_delta_link, group_delta_link=job.group_delta_link)
+                   delta=DeltaLinks(job.user_delta_link, job.group_delta_link))
     outcome = engine.run()
-    runner.restart(job)  # while "the cycle" was running
-    runner._settle(job, engine.store.cycle, engine.store, engine, outcome, from_job(job).fingerprint(), seen)
+    jobs.restart(job, jobs.SYSTEM)  # while "the cycle" was running
+    assert not jobs.commit_cycle(job, generation=seen, outcome=outcome, fingerprint=from_job(job).fingerprint(),
+                                 store=engine.store)
     job.refresh_from_db()
     assert job.user_delta_link == "" and job.full_cycle_requested
 
@@ -225,9 +227,8 @@ def test_a_quarantine_survives_a_passing_failure(job, services):
 def test_a_disabled_user_never_touches_a_member_the_portal_did_not_link(job, services, demo_sp):
     graph, dbx = services
     (user,) = unassigned_users(graph, demo_sp, 1)
-    connector = dropbox_connector(job.dropbox_refresh_token)
-    connector.add_members([__import__("provisioning.connectors.dropbox", fromlist=["NewMember"]).NewMember(
-        user["userPrincipalName"])])
+    connector = dropbox_connector(job.target_refresh_token)
+    connector.create_batch([NewAccount({"email": user["userPrincipalName"]})])
     accept(dbx, [user["userPrincipalName"].lower()])
     graph.graph("PATCH", f"/v1.0/users/{user['id']}", json={"accountEnabled": False})
     assign(graph, demo_sp, user["id"])

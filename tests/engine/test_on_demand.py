@@ -75,7 +75,7 @@ def test_a_small_assigned_group_and_its_members_are_provisioned(job, services, d
     dropbox_group = next(g for g in dbx.state()["groups"] if g["group_name"] == "Project Kestrel")
     # The admin who authorized the portal is never added to or removed from groups.
     assert dropbox_group["member_count"] == sum(1 for u in members if u["accountEnabled"]
-                                                and u["userPrincipalName"] != job.dropbox_admin_email)
+                                                and u["userPrincipalName"] != job.target_admin_email)
     for user in members:
         if user["accountEnabled"]:
             assert user["userPrincipalName"].lower() in team(dbx)

@@ -95,7 +95,7 @@ def test_settings_are_validated_next_to_the_field(alice, job):
     client = Client()
     client.force_login(alice)
     job.enabled = False
-    job.dropbox_refresh_token = None
+    job.target_refresh_token = None
     job.save()
     response = post_settings(client, job, interval_minutes="0", deletion_threshold="0", enabled="True",
                              delete_after_days="-1")
@@ -118,4 +118,4 @@ def test_the_transfer_admin_must_be_a_dropbox_team_admin(alice, job, services):
     response = post_settings(client, job, transfer_files_to_email="admin@contoso.com")
     assert response.status_code == 302
     job.refresh_from_db()
-    assert job.transfer_files_to == job.dropbox_admin_member_id
+    assert job.transfer_files_to == job.target_admin_id

@@ -29,7 +29,7 @@ def assert_exact_team(graph, dbx, job, sp_id):
     links = ObjectLink.objects.filter(job=job, object_type="user")
     assert sorted(links.values_list("target_email", flat=True)) == sorted(expected)
     for email, user in expected.items():
-        if email != job.dropbox_admin_email:
+        if email != job.target_admin_email:
             assert members[email]["given_name"] == user["givenName"], email
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from provisioning.constants import Action, CycleStatus, JobState, LinkState, LogStatus
-from provisioning.engine import runner
+from provisioning import jobs
 from provisioning.models import ObjectLink, ProvisioningLog
 from tests.services import dropbox_refresh_token
 
@@ -74,7 +74,7 @@ def test_deletions_over_the_threshold_are_staged_until_allowed(job, run_cycle, g
     messages = mail_folder()
     assert len(messages) == 1 and "Provisioning stopped deletions for your review" in messages[0]
 
-    runner.allow_deletes(job)
+    jobs.allow_deletes(job, jobs.SYSTEM)
     cycle = run_cycle(job)
     assert cycle.status == CycleStatus.SUCCEEDED
     members = team(dbx)
@@ -117,7 +117,7 @@ def test_rejected_credentials_quarantine_until_a_cycle_succeeds(job, run_cycle, 
     assert job.quarantine_level == 2 and job.next_run_at - job.quarantined_at > first_delay
     assert len(mail_folder()) == 1 and "the credentials were rejected" in mail_folder()[0]
 
-    job.dropbox_refresh_token = dropbox_refresh_token(dbx)
+    job.target_refresh_token = dropbox_refresh_token(dbx)
     job.save()
     cycle = run_cycle(job)
     assert cycle.status == CycleStatus.SUCCEEDED
@@ -130,9 +130,9 @@ def test_restart_clears_delta_links_and_quarantine_but_keeps_links(job, run_cycl
     links = set(ObjectLink.objects.filter(job=job).values_list("source_id", "target_id"))
     dbx.control("POST", "tokens/revoke", {})
     run_cycle(job)
-    job.dropbox_refresh_token = dropbox_refresh_token(dbx)
+    job.target_refresh_token = dropbox_refresh_token(dbx)
     job.save()
-    runner.restart(job)
+    jobs.restart(job, jobs.SYSTEM)
     job.refresh_from_db()
     assert not job.user_delta_link and job.state == JobState.IDLE and not job.quarantine_reason
     dbx.reset_stats()
@@ -144,10 +144,10 @@ def test_restart_clears_delta_links_and_quarantine_but_keeps_links(job, run_cycl
 
 def test_the_authorizing_admin_is_linked_but_never_touched(job, run_cycle, graph, dbx, demo_sp):
     run_cycle(job)
-    admin = ObjectLink.objects.get(job=job, target_email=job.dropbox_admin_email)
+    admin = ObjectLink.objects.get(job=job, target_email=job.target_admin_email)
     graph.graph("PATCH", f"/v1.0/users/{admin.source_id}", json={"accountEnabled": False, "givenName": "Changed"})
     cycle = run_cycle(job)
-    member = team(dbx)[job.dropbox_admin_email]
+    member = team(dbx)[job.target_admin_email]
     assert (member["status"], member["given_name"]) == ("active", "Dana")
     log = ProvisioningLog.objects.get(job=job, cycle_id=cycle.cycle_id, source_id=admin.source_id)
     assert log.error_code == "ProtectedAdmin"
@@ -156,7 +156,7 @@ def test_the_authorizing_admin_is_linked_but_never_touched(job, run_cycle, graph
 def test_members_suspended_past_the_grace_period_are_removed(job, run_cycle, graph, dbx):
     run_cycle(job)
     accept_all(job, dbx)
-    link = ObjectLink.objects.filter(job=job, object_type="user").exclude(target_email=job.dropbox_admin_email).last()
+    link = ObjectLink.objects.filter(job=job, object_type="user").exclude(target_email=job.target_admin_email).last()
     graph.graph("PATCH", f"/v1.0/users/{link.source_id}", json={"accountEnabled": False})
     run_cycle(job)
     assert ObjectLink.objects.get(pk=link.pk).state == LinkState.DISABLED

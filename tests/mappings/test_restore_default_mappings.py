@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from provisioning.constants import AuditActivity, MappingType
-from provisioning.defaults import DEFAULT_MAPPINGS
+from provisioning.targets.dropbox.schema import DEFAULT_MAPPINGS
 from provisioning.models import AuditEvent
 
 from .conftest import attribute, page_url, text

@@ -27,7 +27,7 @@ def _portal_patterns():
 def _url(name: str, params: list[str], application, user) -> str:
     values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk,
               "assignment_id": "an-assignment", "object_type": "user", "mapping_id": 999999, "log_id": 999999,
-              "preview_id": 999999, "run_id": 999999}
+              "preview_id": 999999, "run_id": 999999, "target": "dropbox"}
     return reverse(name, kwargs={key: values[key] for key in params})
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ready(application):
     job = application.job
-    job.mode, job.dropbox_refresh_token = "automatic", "a-refresh-token"
+    job.mode, job.target_refresh_token = "automatic", "a-refresh-token"
     job.save()
     return job
 

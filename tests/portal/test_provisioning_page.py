@@ -63,7 +63,7 @@ def come_back(client, dbx, authorize_url: str, *, email=None, password=None, but
     answer = sign_in_and_decide(dbx.session(), authorize_url, email or dbx.admin_email,
                                 password or dbx.admin_password, button)
     callback = urlsplit(answer.headers["Location"])
-    assert callback.netloc == HOST and callback.path == reverse("portal:dropbox_callback")
+    assert callback.netloc == HOST and callback.path == reverse("portal:oauth_callback", args=["dropbox"])
     return client.get(callback.path, dict(parse_qsl(callback.query)), follow=True)
 
 
@@ -73,7 +73,7 @@ def page_text(response) -> str:
 
 def stored_token_column(job) -> str | None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT dropbox_refresh_token FROM provisioning_provisioningjob WHERE id = %s", [job.pk])
+        cursor.execute("SELECT target_refresh_token FROM provisioning_provisioningjob WHERE id = %s", [job.pk])
         return cursor.fetchone()[0]
 
 
@@ -116,12 +116,12 @@ def test_authorize_stores_an_encrypted_refresh_token_and_says_who(admin_client, 
     response = come_back(admin_client, dbx, url)
     assert "Authorized as admin@contoso.com for team Contoso" in page_text(response)
     job = ProvisioningJob.objects.get(application=application)
-    assert job.is_authorized and job.dropbox_admin_email == "admin@contoso.com"
+    assert job.is_authorized and job.target_admin_email == "admin@contoso.com"
     raw = stored_token_column(job)
-    assert raw.startswith("fernet:") and job.dropbox_refresh_token not in raw
+    assert raw.startswith("fernet:") and job.target_refresh_token not in raw
     event = AuditEvent.objects.filter(detail="Authorized against Dropbox").get()
-    assert event.after["dropbox_refresh_token"] == REDACTED_CHANGED
-    assert job.dropbox_refresh_token not in str(event.after) + str(event.before)
+    assert event.after["refresh_token"] == REDACTED_CHANGED
+    assert job.target_refresh_token not in str(event.after) + str(event.before)
 
 
 def test_cancel_ends_on_the_page_with_nothing_stored(admin_client, application, services):
@@ -138,7 +138,7 @@ def test_a_forged_state_is_refused(admin_client, application, services):
     answer = sign_in_and_decide(dbx.session(), url, dbx.admin_email, dbx.admin_password)
     query = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
     query["state"] = "forged-csrf-token-value-xxxxxxxxxxxxxxx|" + str(application.pk)
-    response = admin_client.get(reverse("portal:dropbox_callback"), query, follow=True)
+    response = admin_client.get(reverse("portal:oauth_callback", args=["dropbox"]), query, follow=True)
     assert "did not match the one this session started" in page_text(response)
     assert not ProvisioningJob.objects.get(application=application).is_authorized
 
@@ -150,11 +150,11 @@ def test_a_replayed_answer_is_refused(admin_client, application, services):
     callback = urlsplit(answer.headers["Location"])
     admin_client.get(callback.path, dict(parse_qsl(callback.query)))
     job = ProvisioningJob.objects.get(application=application)
-    first_token = job.dropbox_refresh_token
+    first_token = job.target_refresh_token
     response = admin_client.get(callback.path, dict(parse_qsl(callback.query)), follow=True)
     assert "does not belong to an authorization started in your session" in page_text(response)
     job.refresh_from_db()
-    assert job.dropbox_refresh_token == first_token
+    assert job.target_refresh_token == first_token
 
 
 def test_an_answer_from_another_session_is_refused(admin_client, application, services, bob, alice):

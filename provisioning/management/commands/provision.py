@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if cycle.duration is not None:
             self.stdout.write(f"  duration        {cycle.duration.total_seconds():.1f} s")
         self.stdout.write(f"  objects         {cycle.objects_processed} processed of {cycle.objects_in_scope}")
-        self.stdout.write(f"  calls           {cycle.graph_calls} to Graph, {cycle.dropbox_calls} to Dropbox")
+        self.stdout.write(f"  calls           {cycle.source_calls} to Microsoft Graph, {cycle.target_calls} to the target")
         for action, statuses in sorted(cycle.counters.items()):
             detail = ", ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
             self.stdout.write(f"  {action:<14}  {detail}")

@@ -1,0 +1,199 @@
+"""Reading the source: every read of a cycle happens here, and hands the rest
+of the cycle a :class:`FullRead` or a :class:`DeltaRead`.
+
+A full read takes the delta links first, then reads everything with the
+biggest pages the directory allows: a change made during the read is seen again
+by the next round, never lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..connectors.source import SourceConnector
+from ..constants import Scope
+from .config import EngineConfig
+from .membership import GROUP, USER, MemberChange, Memberships
+from .scope import Assignments
+
+#: progress is stored (and a stop honoured) every so many objects read
+CHECKPOINT_EVERY = 5000
+
+
+@dataclass
+class FullRead:
+    """Everything a full cycle works from."""
+
+    assignment_rows: list[dict]
+    assignments: Assignments
+    users: dict[str, dict]
+    groups: dict[str, dict]
+    #: direct members of the assigned groups (and of the groups nested in them, when nesting counts)
+    memberships: Memberships
+    user_delta_link: str
+    group_delta_link: str
+
+
+@dataclass
+class DeltaRead:
+    """What changed since the last cycle's delta links."""
+
+    assignment_rows: list[dict]
+    assignments: Assignments
+    previous_rows: list[dict]
+    changed_users: dict[str, dict] = field(default_factory=dict)
+    #: user id -> "changed" (soft-deleted) or "deleted" (permanently)
+    removed_users: dict[str, str] = field(default_factory=dict)
+    changed_groups: dict[str, dict] = field(default_factory=dict)
+    removed_groups: set[str] = field(default_factory=set)
+    members_added: list[MemberChange] = field(default_factory=list)
+    members_removed: list[MemberChange] = field(default_factory=list)
+    #: members of groups read afresh (just assigned, or just nested)
+    fresh: Memberships = field(default_factory=Memberships)
+    user_delta_link: str = ""
+    group_delta_link: str = ""
+
+    @property
+    def previous(self) -> Assignments:
+        return Assignments.from_rows(self.previous_rows)
+
+    @property
+    def changed_principals(self) -> set[str]:
+        """Principals whose assignment (or role) changed since the last cycle."""
+        before, after = self.previous.fingerprint(), self.assignments.fingerprint()
+        return {pid for pid in set(before) | set(after) if before.get(pid) != after.get(pid)}
+
+    @property
+    def previous_groups(self) -> set[str]:
+        return {row["principalId"] for row in self.previous_rows if row["principalType"] == "Group"}
+
+    @property
+    def membership_groups(self) -> set[str]:
+        """Groups whose members changed (or that were deleted)."""
+        return ({c.group_id for c in self.members_added} | {c.group_id for c in self.members_removed}
+                | self.removed_groups)
+
+
+class SourceReader:
+    """Reads of one cycle. ``progress(phase)`` stores the phase (and honours a stop);
+    ``checkpoint()`` does the same in the middle of a long read."""
+
+    def __init__(self, source: SourceConnector, config: EngineConfig, *, progress: Callable[[str], None],
+                 checkpoint: Callable[[], None]):
+        self.source = source
+        self.config = config
+        self.progress = progress
+        self.checkpoint = checkpoint
+        self.user_select = source.select_for(config.users.source_attributes())
+        self.group_select = source.select_for(config.groups.source_attributes())
+        self._soft_deleted: set[str] | None = None
+
+    # ------------------------------------------------------------------ full
+    def full(self) -> FullRead:
+        rows, assignments = self.assignments()
+        self.progress("Reading users from Microsoft Entra ID")
+        user_link = self.source.latest_delta_link("users", select=self.user_select)
+        users: dict[str, dict] = {}
+        for user in self.source.iter_users(select=self.user_select):
+            users[user["id"]] = user
+            if len(users) % CHECKPOINT_EVERY == 0:
+                self.checkpoint()
+        self.progress("Reading groups from Microsoft Entra ID")
+        group_link = self.source.latest_delta_link("groups", select=self.group_select)
+        groups = {group["id"]: group for group in self.source.iter_groups(select=self.group_select)}
+        memberships = self.members(set(assignments.groups) & set(groups))
+        return FullRead(rows, assignments, users, groups, memberships, user_link, group_link)
+
+    def assignments(self) -> tuple[list[dict], Assignments]:
+        self.progress("Reading assignments from Microsoft Entra ID")
+        rows = list(self.source.iter_assignments(self.config.service_principal_id))
+        return rows, Assignments.from_rows(rows)
+
+    def members(self, group_ids: Iterable[str]) -> Memberships:
+        """Direct members of groups, 20 groups per request; nested groups are followed when they count.
+        A group deleted while it is read has no members."""
+        memberships = Memberships()
+        pending, seen = set(group_ids), set()
+        while pending:
+            seen |= pending
+            for gid in pending:
+                memberships.ensure(gid)
+            for gid, member_id, kind in self.source.member_ids_of_groups(sorted(pending)):
+                memberships.add(gid, member_id, kind)
+            nested = {child for gid in pending for child in memberships.groups.get(gid, ())}
+            pending = (nested - seen) if self.config.expand_nested_groups else set()
+        return memberships
+
+    def soft_deleted(self, user_id: str) -> bool:
+        """Whether a missing user is in the recycle bin (the bin is read once, when first asked)."""
+        if self._soft_deleted is None:
+            self._soft_deleted = self.source.soft_deleted_user_ids()
+        return user_id in self._soft_deleted
+
+    # ------------------------------------------------------------------ incremental
+    def delta(self, *, user_delta_link: str, group_delta_link: str, previous_rows: list[dict]) -> DeltaRead:
+        rows, assignments = self.assignments()
+        read = DeltaRead(rows, assignments, previous_rows)
+        self.progress("Reading changed users from Microsoft Entra ID")
+        self._user_changes(read, user_delta_link)
+        self.progress("Reading changed groups from Microsoft Entra ID")
+        self._group_changes(read, group_delta_link)
+        # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
+        # the members of a group just assigned, or just nested, are read now.
+        to_read = set(assignments.groups) - read.previous_groups - read.removed_groups
+        if self.config.expand_nested_groups:
+            to_read |= {c.member_id for c in read.members_added if c.kind == GROUP} - read.removed_groups
+        if to_read:
+            read.fresh = self.members(to_read)
+        return read
+
+    def _user_changes(self, read: DeltaRead, delta_link: str) -> None:
+        round_ = self.source.users_delta(delta_link=delta_link)
+        for user in round_:
+            uid = user["id"]
+            if "@removed" in user:
+                read.removed_users[uid] = user["@removed"].get("reason", "changed")
+                read.changed_users.pop(uid, None)
+            else:
+                read.removed_users.pop(uid, None)
+                read.changed_users.setdefault(uid, {}).update(user)
+        read.user_delta_link = round_.delta_link or ""
+
+    def _group_changes(self, read: DeltaRead, delta_link: str) -> None:
+        round_ = self.source.groups_delta(delta_link=delta_link)
+        for group in round_:
+            gid = group["id"]
+            if "@removed" in group:
+                read.removed_groups.add(gid)
+                continue
+            read.changed_groups.setdefault(gid, {}).update({k: v for k, v in group.items() if k != "members@delta"})
+            for member in group.get("members@delta", []):
+                kind = GROUP if member.get("@odata.type", "").endswith("group") else USER
+                if "@removed" in member:
+                    read.members_removed.append(MemberChange(gid, member["id"], kind))
+                else:
+                    read.members_added.append(MemberChange(gid, member["id"], kind))
+        read.group_delta_link = round_.delta_link or ""
+
+    # ------------------------------------------------------------------ objects by id
+    def users(self, ids: Iterable[str]) -> tuple[dict[str, dict], set[str]]:
+        """Users' attributes (those the mappings and filters read): (found, ids gone)."""
+        return self.source.get_users(ids, select=self.user_select)
+
+    def groups(self, ids: Iterable[str]) -> tuple[dict[str, dict], set[str]]:
+        return self.source.get_groups(ids, select=self.group_select)
+
+
+def empty_read_reason(config: EngineConfig, read: FullRead | DeltaRead, *, in_scope: int, links: dict) -> str:
+    """Why what was read looks like an empty answer rather than everyone leaving ("" when it does not)."""
+    if isinstance(read, FullRead):
+        if in_scope == 0 and any(link.state == "active" for link in links.values()):
+            return (f"Microsoft Entra ID returned no users in scope, while the portal has provisioned {len(links)} "
+                    "users. Nothing was disabled or deleted: an empty answer is not taken to mean that everyone left. "
+                    "If everyone really left, select Allow deletes.")
+        return ""
+    if config.scope == Scope.ASSIGNED and read.previous_rows and not read.assignment_rows:
+        return (f"Microsoft Entra ID returned no assignments for the application, while it had "
+                f"{len(read.previous_rows)} in the last cycle. Nothing was disabled or deleted: an empty answer is "
+                "not taken to mean that everyone left. If every assignment was really removed, select Allow deletes.")
+    return ""

@@ -1,0 +1,31 @@
+"""Dropbox for Business: the target package of the gallery's Dropbox entry. The
+only part of the project that imports the ``dropbox`` SDK."""
+
+from __future__ import annotations
+
+from ..base import TargetPackage
+from .schema import DEFAULT_MAPPINGS, NAMES, SCHEMA
+
+
+def connect(secret: str | None, *, dry_run: bool = False, **overrides):
+    """The connector for a stored refresh token, with the portal's Dropbox app settings."""
+    from .connector import DropboxConnector
+
+    return DropboxConnector.from_settings(secret, dry_run=dry_run, **overrides)
+
+
+def _authorization():
+    from .oauth import DropboxAuthorization
+
+    return DropboxAuthorization()
+
+
+def _explain(exc, admin_email: str):
+    from .credentials import explain_rejection
+
+    return explain_rejection(exc, admin_email)
+
+
+PACKAGE = TargetPackage(key="dropbox", names=NAMES, schema=SCHEMA, default_mappings=DEFAULT_MAPPINGS,
+                        job_template="dropboxSCIMOutDelta",
+                        connect_with=connect, authorization=_authorization(), explain_rejection=_explain)

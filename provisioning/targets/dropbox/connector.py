@@ -1,0 +1,355 @@
+"""The Dropbox team as a :class:`~provisioning.targets.base.TargetConnector`,
+through the official ``dropbox`` SDK.
+
+Members are listed page by page, added 20 at a time (the documented maximum)
+with async-job polling, and every per-member answer becomes a typed
+:class:`~provisioning.targets.base.CreateOutcome`. Rate limits are honoured here
+rather than inside the SDK, so the time spent waiting is known and reported to
+the engine, which adapts its concurrency. A connector opened with
+``dry_run=True`` refuses every write before anything is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import dropbox
+import requests
+from dropbox import team, team_common
+from stone.backends.python_rsrc.stone_validators import ValidationError
+
+from ...batching import chunked
+from ...connectors.calls import CallStats
+from ...connectors.errors import ConnectorError, CredentialsError, DryRunWrite, RateLimited, TransientError
+from ...connectors.routing import REAL_DROPBOX_API_URL, REAL_DROPBOX_WEB_URL, build_routes, routed_session
+from ..base import Account, CreateOutcome, NewAccount, RemoveOptions, TargetGroup
+from .errors import dropbox_error
+from .schema import ADD_BATCH_SIZE, NAMES, SCHEMA
+
+log = logging.getLogger(__name__)
+
+GET_INFO_BATCH_SIZE = 100
+
+#: the engine's attribute names, as members/set_profile_v2 and members/add_v2 call them
+_PROFILE_ARGS = {"email": "new_email", "givenName": "new_given_name", "surname": "new_surname",
+                 "externalId": "new_external_id"}
+_SELECTORS = {"id": team.UserSelectorArg.team_member_id, "email": team.UserSelectorArg.email,
+              "externalId": team.UserSelectorArg.external_id}
+
+# Per-member failure tags of members/add_v2: the outcome's kind, the attribute at fault, a plain message.
+_ADD_FAILURES = {
+    "team_license_limit": (CreateOutcome.RETRY_LATER, None, "The Dropbox team has no free license."),
+    "free_team_member_limit_reached": (CreateOutcome.RETRY_LATER, None, "The free Dropbox team is full."),
+    "user_already_on_team": (CreateOutcome.EXISTS, "email", "The user is already a member of this team."),
+    "user_on_another_team": (CreateOutcome.INVALID, "email", "The email belongs to a member of another Dropbox team."),
+    "user_already_paired": (CreateOutcome.INVALID, "email", "The email belongs to a paired personal and work account."),
+    "user_migration_failed": (CreateOutcome.FAILED, "email", "Dropbox could not migrate the user's personal account."),
+    "duplicate_external_member_id": (CreateOutcome.INVALID, "externalId",
+                                     "Another member already has this external ID."),
+    "duplicate_member_persistent_id": (CreateOutcome.INVALID, "persistentId",
+                                       "Another member already has this persistent ID."),
+    "persistent_id_disabled": (CreateOutcome.INVALID, "persistentId", "Persistent IDs are disabled for this team."),
+    "user_creation_failed": (CreateOutcome.FAILED, None, "Dropbox could not create the user account."),
+}
+_LICENSE_ADVICE = "Buy more Dropbox licenses or unassign users from the application."
+
+
+def account_from_sdk(info: Any) -> Account:
+    """An :class:`Account` from ``TeamMemberInfoV2`` (or ``TeamMemberInfo``/``TeamMemberProfile``)."""
+    profile = getattr(info, "profile", info)
+    roles = list(getattr(info, "roles", None) or [])
+    status = profile.status
+    name = profile.name
+    names = [role.name for role in roles]
+    return Account(
+        id=profile.team_member_id,
+        status=status._tag if hasattr(status, "_tag") else str(status),
+        values={"email": profile.email, "givenName": name.given_name if name else "",
+                "surname": name.surname if name else "", "externalId": profile.external_id},
+        label=profile.email,
+        roles=names,
+        role_ids=[role.role_id for role in roles],
+        is_admin=any(role.lower() == "team admin" for role in names),
+    )
+
+
+def _group(info: Any) -> TargetGroup:
+    return TargetGroup(id=info.group_id, values={"groupName": info.group_name, "externalId": info.group_external_id},
+                       label=info.group_name)
+
+
+class DropboxConnector:
+    """One Dropbox team, reached with the team admin's refresh token (or a team token)."""
+
+    names = NAMES
+    schema = SCHEMA
+
+    def __init__(
+        self,
+        *,
+        refresh_token: str | None = None,
+        access_token: str | None = None,
+        app_key: str = "",
+        app_secret: str = "",
+        api_url: str = REAL_DROPBOX_API_URL,
+        web_url: str = REAL_DROPBOX_WEB_URL,
+        dry_run: bool = False,
+        session: requests.Session | None = None,
+        max_rate_limit_waits: int = 20,
+        max_wait: float = 300.0,
+        timeout: float = 60.0,
+        on_rate_limit: Callable[[float], None] | None = None,
+        poll_interval: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not (refresh_token or access_token):
+            raise CredentialsError(
+                "The portal is not authorized against Dropbox yet.", service="Dropbox", code="DropboxNotAuthorized",
+                recommendation="Open Provisioning › Admin Credentials and select Authorize.",
+            )
+        self.dry_run = dry_run
+        self.session = session or routed_session(build_routes(dropbox_api_url=api_url, dropbox_web_url=web_url))
+        self.client = dropbox.DropboxTeam(
+            oauth2_access_token=access_token,
+            oauth2_refresh_token=refresh_token,
+            app_key=app_key or None,
+            app_secret=app_secret or None,
+            session=self.session,
+            timeout=timeout,
+            # 5xx answers are retried by the SDK with its own backoff; rate limits are
+            # handled below, so the wait is measured and the engine can slow down.
+            max_retries_on_error=3,
+            max_retries_on_rate_limit=0,
+        )
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.max_wait = max_wait
+        self.on_rate_limit = on_rate_limit
+        self.poll_interval = poll_interval
+        self.sleep = sleep
+        self.stats = CallStats()
+
+    @classmethod
+    def from_settings(cls, refresh_token: str | None, **overrides) -> "DropboxConnector":
+        from django.conf import settings
+
+        return cls(
+            refresh_token=refresh_token, app_key=settings.DROPBOX_APP_KEY, app_secret=settings.DROPBOX_APP_SECRET,
+            api_url=settings.DROPBOX_API_URL, web_url=settings.DROPBOX_WEB_URL, **overrides,
+        )
+
+    # ------------------------------------------------------------------ calling
+    def _call(self, action: str, method: Callable, *args, write: bool = False, **kwargs):
+        if write and self.dry_run:
+            raise DryRunWrite(f"Dry run: '{action}' was not sent to Dropbox.", service="Dropbox")
+        waits = 0
+        connection_failures = 0
+        while True:
+            self.stats.called(write=write)
+            try:
+                return method(*args, **kwargs)
+            except Exception as raw:  # every SDK and HTTP failure is translated in one place
+                exc = dropbox_error(raw, action=action)
+                if isinstance(exc, RateLimited) and waits < self.max_rate_limit_waits:
+                    waits += 1
+                    pause = min(max(exc.retry_after, 0.1), self.max_wait)
+                    self.stats.waited(pause, throttled=True)
+                    if self.on_rate_limit:
+                        self.on_rate_limit(pause)
+                    log.info("Dropbox rate limit while trying to %s; waiting %.1f s", action, pause)
+                    self.sleep(pause)
+                    continue
+                if (isinstance(exc, TransientError) and not isinstance(exc, RateLimited)
+                        and isinstance(raw, (requests.ConnectionError, requests.Timeout)) and connection_failures < 3):
+                    connection_failures += 1
+                    self.sleep(0.5 * 2 ** connection_failures)
+                    continue
+                raise exc from raw
+
+    def _poll(self, action: str, status_method: Callable, job_id: str, timeout: float = 600.0):
+        """Wait for an async job; return its complete value."""
+        deadline = time.monotonic() + timeout
+        interval = self.poll_interval
+        while True:
+            result = self._call(action, status_method, job_id)
+            if result.is_complete():
+                return result.get_complete() if hasattr(result, "get_complete") else None
+            if getattr(result, "is_failed", lambda: False)():
+                raise ConnectorError(f"Dropbox could not {action}: {result.get_failed()}", service="Dropbox",
+                                     code="DropboxJobFailed")
+            if time.monotonic() > deadline:
+                raise TransientError(f"Dropbox is still working on '{action}' after {timeout:.0f} s.",
+                                     service="Dropbox", code="DropboxJobTimeout")
+            self.sleep(interval)
+            interval = min(interval * 1.5, 2.0)
+
+    # ------------------------------------------------------------------ team and admin
+    def get_info(self) -> dict:
+        info = self._call("read the team", self.client.team_get_info)
+        return {"name": info.name, "team_id": info.team_id, "num_licensed_users": info.num_licensed_users,
+                "num_provisioned_users": info.num_provisioned_users}
+
+    def describe(self) -> tuple[str, str]:
+        info = self.get_info()
+        return info["name"], info["team_id"]
+
+    def authenticated_admin(self) -> Account:
+        """The team admin whose authorization the portal uses."""
+        answer = self._call("identify the authorizing admin", self.client.team_token_get_authenticated_admin)
+        return account_from_sdk(answer.admin_profile)
+
+    def available_roles(self) -> list[dict]:
+        answer = self._call("list admin roles", self.client.team_members_get_available_team_member_roles)
+        return [{"role_id": role.role_id, "name": role.name, "description": role.description} for role in answer.roles]
+
+    def set_admin_roles(self, account_id: str, role_ids: list[str]) -> list[str]:
+        answer = self._call("set a member's admin role", self.client.team_members_set_admin_permissions_v2,
+                            team.UserSelectorArg.team_member_id(account_id), new_roles=role_ids, write=True)
+        return [role.role_id for role in answer.roles]
+
+    # ------------------------------------------------------------------ members
+    def iter_accounts(self, *, include_removed: bool = False, page_size: int = 1000) -> Iterator[Account]:
+        page = self._call("list members", self.client.team_members_list_v2, limit=page_size,
+                          include_removed=include_removed)
+        while True:
+            for info in page.members:
+                yield account_from_sdk(info)
+            if not page.has_more:
+                return
+            page = self._call("list members", self.client.team_members_list_continue_v2, page.cursor)
+
+    def find(self, selectors: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Account | None]:
+        """Look members up by ``("id" | "email" | "externalId", value)``, 100 per call; None when not found."""
+        found: dict[tuple[str, str], Account | None] = {}
+        for chunk in chunked(dict.fromkeys(selectors), GET_INFO_BATCH_SIZE):
+            answer = self._call("look up members", self.client.team_members_get_info_v2,
+                                [_SELECTORS[kind](value) for kind, value in chunk])
+            for key, item in zip(chunk, answer.members_info):
+                found[key] = account_from_sdk(item.get_member_info()) if item.is_member_info() else None
+        return found
+
+    def find_one(self, kind: str, value: str) -> Account | None:
+        return self.find([(kind, value)])[(kind, value)]
+
+    def create_batch(self, accounts: list[NewAccount]) -> list[CreateOutcome]:
+        """Add members, 20 per call; one outcome per member, in order."""
+        outcomes: list[CreateOutcome] = []
+        for batch in chunked(accounts, ADD_BATCH_SIZE):
+            outcomes += self._add_batch(batch)
+        return outcomes
+
+    def _add_batch(self, batch: list[NewAccount]) -> list[CreateOutcome]:
+        try:
+            args = [
+                team.MemberAddV2Arg(
+                    member_email=new.values.get("email"), member_given_name=new.values.get("givenName") or None,
+                    member_surname=new.values.get("surname") or None,
+                    member_external_id=new.values.get("externalId") or None,
+                    send_welcome_email=new.send_welcome_email,
+                )
+                for new in batch
+            ]
+        except ValidationError as exc:  # the SDK checks the spec's rules before sending
+            raise dropbox_error(exc, action="add members") from exc
+        launch = self._call("add members", self.client.team_members_add_v2, args, write=True)
+        if launch.is_async_job_id():
+            results = self._poll("add members", self.client.team_members_add_job_status_get_v2,
+                                 launch.get_async_job_id())
+        else:
+            results = launch.get_complete()
+        return [_outcome(result) for result in results]
+
+    def update(self, account_id: str, changes: Mapping[str, str | None]) -> None:
+        args = {_PROFILE_ARGS[name]: value for name, value in changes.items() if name in _PROFILE_ARGS}
+        self._call("update a member's profile", self.client.team_members_set_profile_v2,
+                   team.UserSelectorArg.team_member_id(account_id), write=True, **args)
+
+    def disable(self, account_id: str, *, wipe_devices: bool = False) -> None:
+        self._call("suspend a member", self.client.team_members_suspend,
+                   team.UserSelectorArg.team_member_id(account_id), wipe_data=wipe_devices, write=True)
+
+    def enable(self, account_id: str) -> None:
+        self._call("unsuspend a member", self.client.team_members_unsuspend,
+                   team.UserSelectorArg.team_member_id(account_id), write=True)
+
+    def remove(self, account_id: str, options: RemoveOptions = RemoveOptions()) -> None:
+        """Remove a member from the team, optionally moving their files to another member."""
+        transfer = team.UserSelectorArg.team_member_id(options.transfer_to) if options.transfer_to else None
+        launch = self._call(
+            "remove a member", self.client.team_members_remove, team.UserSelectorArg.team_member_id(account_id),
+            wipe_data=options.wipe_data, keep_account=options.keep_account, transfer_dest_id=transfer,
+            transfer_admin_id=transfer, write=True,
+        )
+        if launch.is_async_job_id():
+            self._poll("remove a member", self.client.team_members_remove_job_status_get, launch.get_async_job_id())
+
+    # ------------------------------------------------------------------ groups
+    def iter_groups(self) -> Iterator[TargetGroup]:
+        page = self._call("list groups", self.client.team_groups_list, limit=1000)
+        while True:
+            for info in page.groups:
+                yield _group(info)
+            if not page.has_more:
+                return
+            page = self._call("list groups", self.client.team_groups_list_continue, page.cursor)
+
+    def create_group(self, values: Mapping[str, str | None]) -> TargetGroup:
+        info = self._call(
+            "create a group", self.client.team_groups_create, values.get("groupName"), add_creator_as_owner=False,
+            group_external_id=values.get("externalId") or None,
+            group_management_type=team_common.GroupManagementType.company_managed, write=True,
+        )
+        return _group(info)
+
+    def update_group(self, group_id: str, changes: Mapping[str, str | None]) -> None:
+        self._call(
+            "update a group", self.client.team_groups_update, team.GroupSelector.group_id(group_id),
+            return_members=False, new_group_name=changes.get("groupName"),
+            new_group_external_id=changes.get("externalId"), write=True,
+        )
+
+    def delete_group(self, group_id: str) -> None:
+        launch = self._call("delete a group", self.client.team_groups_delete, team.GroupSelector.group_id(group_id),
+                            write=True)
+        if launch.is_async_job_id():
+            self._poll("delete a group", self.client.team_groups_job_status_get, launch.get_async_job_id())
+
+    def iter_group_members(self, group_id: str) -> Iterator[str]:
+        """Team member ids of a group's members."""
+        page = self._call("list group members", self.client.team_groups_members_list,
+                          team.GroupSelector.group_id(group_id), limit=1000)
+        while True:
+            for info in page.members:
+                yield info.profile.team_member_id
+            if not page.has_more:
+                return
+            page = self._call("list group members", self.client.team_groups_members_list_continue, page.cursor)
+
+    def add_group_members(self, group_id: str, account_ids: list[str]) -> None:
+        if not account_ids:
+            return
+        members = [team.MemberAccess(team.UserSelectorArg.team_member_id(mid), team.GroupAccessType.member)
+                   for mid in account_ids]
+        answer = self._call("add group members", self.client.team_groups_members_add,
+                            team.GroupSelector.group_id(group_id), members, return_members=False, write=True)
+        self._poll("add group members", self.client.team_groups_job_status_get, answer.async_job_id)
+
+    def remove_group_members(self, group_id: str, account_ids: list[str]) -> None:
+        if not account_ids:
+            return
+        users = [team.UserSelectorArg.team_member_id(mid) for mid in account_ids]
+        answer = self._call("remove group members", self.client.team_groups_members_remove,
+                            team.GroupSelector.group_id(group_id), users, return_members=False, write=True)
+        self._poll("remove group members", self.client.team_groups_job_status_get, answer.async_job_id)
+
+
+def _outcome(result: Any) -> CreateOutcome:
+    tag = result._tag
+    if tag == "success":
+        return CreateOutcome(CreateOutcome.CREATED, account=account_from_sdk(result.get_success()))
+    kind, field_name, message = _ADD_FAILURES.get(tag, (CreateOutcome.FAILED, None,
+                                                        f"Dropbox refused the member ({tag})."))
+    return CreateOutcome(kind, code=f"Dropbox{''.join(p.capitalize() for p in tag.split('_'))}", message=message,
+                         field=field_name, recommendation=_LICENSE_ADVICE if kind == CreateOutcome.RETRY_LATER else "")
