@@ -1,10 +1,14 @@
+"""The Django admin shows the portal's records read-only. Applications, jobs and
+links change only through the portal's pages (and its services), where every
+change is checked and written to the audit trail; history is never edited."""
+
 from django.contrib import admin
 
-from .models import Application, AuditEvent, ProvisioningLog, ServiceHeartbeat
+from .models import Application, AuditEvent, ObjectLink, ProvisioningJob, ProvisioningLog, ServiceHeartbeat
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are history: visible to superusers, never edited or deleted by hand."""
+    """Visible to superusers, never added, edited or deleted by hand."""
 
     def has_add_permission(self, request):
         return False
@@ -17,10 +21,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ReadOnlyAdmin):
     list_display = ["display_name", "gallery_app", "service_principal_id", "created_at"]
     search_fields = ["display_name", "service_principal_id", "app_id"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(ProvisioningJob)
+class ProvisioningJobAdmin(ReadOnlyAdmin):
+    list_display = ["job_id", "application", "mode", "enabled", "state", "next_run_at", "quarantine_code"]
+    list_filter = ["mode", "enabled", "state"]
+    list_select_related = ["application"]
+    # The stored authorization is a secret: never shown, not even encrypted.
+    exclude = ["target_refresh_token"]
+
+
+@admin.register(ObjectLink)
+class ObjectLinkAdmin(ReadOnlyAdmin):
+    list_display = ["source_id", "display_name", "object_type", "target_id", "target_email", "state", "job"]
+    list_filter = ["object_type", "state"]
+    search_fields = ["=source_id", "=target_id", "^display_name", "^user_principal_name", "^target_email"]
+    list_select_related = ["job"]
+    show_full_result_count = False
 
 
 @admin.register(AuditEvent)
