@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from emulators import demo
+from provisioning import demo
 
 PORTAL_ADMIN_EMAIL = "admin@contoso.com"
 
@@ -31,6 +31,8 @@ def demo_environment() -> dict[str, str]:
         "GRAPH_URL": "http://127.0.0.1:8101",
         "ENTRA_USER_PASSWORD": _password(),
         "DROPBOX_APP_KEY": demo.DEMO_DROPBOX_APP_KEY,
+        "DROPBOX_ADMIN_EMAIL": demo.DEMO_DROPBOX_ADMIN_EMAIL,
+        "DROPBOX_MEMBER_EMAIL": demo.DEMO_DROPBOX_MEMBER_EMAIL,
         "DROPBOX_APP_SECRET": secrets.token_urlsafe(20),
         "DROPBOX_API_URL": "http://127.0.0.1:8102",
         "DROPBOX_WEB_URL": "http://127.0.0.1:8102",
@@ -87,8 +89,8 @@ class Command(BaseCommand):
             f"  Password            {admin_password if own_password else '(the one you chose)'}",
             "",
             "  Dropbox emulator    http://127.0.0.1:8102/team/admin/members",
-            f"    team admin (Authorize): {demo.DEMO_ADMIN['email']} / {values['DROPBOX_ADMIN_PASSWORD']}",
-            f"    non-admin member:       {demo.DEMO_NON_ADMIN['email']} / {values['DROPBOX_MEMBER_PASSWORD']}",
+            f"    team admin (Authorize): {values['DROPBOX_ADMIN_EMAIL']} / {values['DROPBOX_ADMIN_PASSWORD']}",
+            f"    non-admin member:       {values['DROPBOX_MEMBER_EMAIL']} / {values['DROPBOX_MEMBER_PASSWORD']}",
             "  Graph emulator      http://127.0.0.1:8101",
             f"    directory users' password: {values['ENTRA_USER_PASSWORD']}",
             "",
