@@ -16,7 +16,7 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-# The demo: SQLite and Celery's filesystem broker under var/, both emulators
+# The demo: SQLite and the embedded SQLite broker under var/, both emulators
 # seeded with a demo tenant and team, the portal on http://127.0.0.1:8000.
 # Ctrl-C stops everything.
 run: export DEBUG ?= true
@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/honcho --procfile Procfile --env var/demo.env --app-root . start
 
 # The whole suite. DATABASE_URL and CELERY_BROKER_URL choose PostgreSQL and
-# Redis (as .ci/run does); without them it runs on SQLite and the filesystem broker.
+# Redis (as .ci/run does); without them it runs on SQLite and the embedded broker.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

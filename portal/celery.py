@@ -5,6 +5,8 @@ import os
 
 from celery import Celery
 
+from . import broker  # noqa: F401  (registers the embedded "sqlite://" transport)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")

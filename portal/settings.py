@@ -2,7 +2,7 @@
 README.md lists each variable with its default.
 
 The defaults run a demo on one machine with no servers (SQLite and Celery's
-filesystem broker under ``var/``). With ``DEBUG`` off (the default) the
+embedded broker under ``var/``). With ``DEBUG`` off (the default) the
 settings are those of a production deployment behind a TLS proxy.
 """
 
@@ -197,17 +197,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Provisioning portal 
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # ---------------------------------------------------------------------------- celery
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery")))
-    for sub in ("queue", "processed", "control"):
-        (_queue / sub).mkdir(parents=True, exist_ok=True)
+# The embedded default is a queue in one SQLite file (portal/broker.py): no server, and no task lost
+# when a worker is killed. Redis (redis://...) for several machines.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqlite://")
+if CELERY_BROKER_URL.startswith("sqlite://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue / "queue"),
-        "data_folder_out": str(_queue / "queue"),
-        "control_folder": str(_queue / "control"),
-        "processed_folder": str(_queue / "processed"),
-        "store_processed": False,
+        "path": env.str("CELERY_SQLITE_PATH", default=str(VAR_DIR / "celery.sqlite3")),
+        "visibility_timeout": 3600,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -230,13 +230,13 @@ def dropbox_emulator():
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_run_folders():
-    """Remove this run's queue folder and SQLite files when the session ends."""
+    """Remove this run's queue file and SQLite files when the session ends."""
     yield
-    import shutil
     from pathlib import Path
 
     from django.conf import settings
 
-    shutil.rmtree(os.environ.get("CELERY_FILESYSTEM_DIR", "/nonexistent"), ignore_errors=True)
-    for leftover in Path(settings.VAR_DIR).glob(f"test-portal-{os.environ.get('PORTAL_TEST_RUN')}.sqlite3*"):
+    queue = Path(os.environ.get("CELERY_SQLITE_PATH", "/nonexistent"))
+    for leftover in [*queue.parent.glob(queue.name + "*"),
+                     *Path(settings.VAR_DIR).glob(f"test-portal-{os.environ.get('PORTAL_TEST_RUN')}.sqlite3*")]:
         leftover.unlink(missing_ok=True)

@@ -17,9 +17,9 @@ for key, value in {
     "SECURE_HSTS_SECONDS": "0",
     "STATIC_MANIFEST": "false",
     "WHITENOISE_USE_FINDERS": "true",
-    # Each test run has its own queue folder, so two runs on one machine never
+    # Each test run has its own queue file, so two runs on one machine never
     # take each other's tasks (worker processes inherit this variable).
-    "CELERY_FILESYSTEM_DIR": str(_ROOT / "var" / "test" / f"celery-{os.getpid()}"),
+    "CELERY_SQLITE_PATH": str(_ROOT / "var" / "test" / f"celery-{os.getpid()}.sqlite3"),
 }.items():
     os.environ.setdefault(key, value)
 

@@ -1,5 +1,5 @@
 """A task the portal sends is executed by a real worker process, on the
-filesystem broker (the embedded default) and on Redis (production)."""
+embedded SQLite broker (the default) and on Redis (production)."""
 
 from __future__ import annotations
 
@@ -27,15 +27,12 @@ def _redis_reachable(url: str) -> bool:
         return False
 
 
-@pytest.fixture(params=["filesystem", "redis"])
+@pytest.fixture(params=["sqlite", "redis"])
 def broker(request, tmp_path):
     """(broker URL, transport options, extra environment for the worker)."""
-    if request.param == "filesystem":
-        folder = tmp_path / "queue"
-        folder.mkdir()
-        options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
-                   "control_folder": str(tmp_path / "control")}
-        return "filesystem://", options, {"CELERY_BROKER_URL": "filesystem://", "CELERY_FILESYSTEM_DIR": str(tmp_path)}
+    if request.param == "sqlite":
+        path = str(tmp_path / "queue.sqlite3")
+        return "sqlite://", {"path": path}, {"CELERY_BROKER_URL": "sqlite://", "CELERY_SQLITE_PATH": path}
     require(_redis_reachable(REDIS_URL), "Redis")
     with Connection(REDIS_URL) as conn:
         conn.default_channel.queue_purge("celery")

@@ -1,5 +1,5 @@
 """The demo's embedded defaults work with no server installed: SQLite and
-Celery's filesystem broker under var/, a real worker and a real beat."""
+the embedded SQLite broker under var/, a real worker and a real beat."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def embedded_env(tmp_path):
     """An environment with none of the server settings: only the defaults apply."""
-    server_settings = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_FILESYSTEM_DIR", "EMAIL_FILE_PATH")
+    server_settings = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_SQLITE_PATH", "EMAIL_FILE_PATH")
     env = {k: v for k, v in os.environ.items() if k not in server_settings}
     env.update(
         {
@@ -38,13 +38,13 @@ def _query(env, sql: str):
         return db.execute(sql).fetchall()
 
 
-def test_a_task_sent_by_the_portal_runs_on_sqlite_and_the_filesystem_broker(embedded_env):
+def test_a_task_sent_by_the_portal_runs_on_sqlite_and_the_embedded_broker(embedded_env):
     with CeleryProcess("worker", "--pool", "solo", env=embedded_env):
         send = "from provisioning.tasks import heartbeat; heartbeat.delay()"
         subprocess.run([sys.executable, "manage.py", "shell", "-c", send], cwd=ROOT, env=embedded_env, check=True)
         rows = wait_until(lambda: _query(embedded_env, "SELECT name FROM provisioning_serviceheartbeat"), timeout=30)
     assert rows == [("worker",)]
-    assert os.path.isdir(os.path.join(embedded_env["PORTAL_VAR_DIR"], "celery", "queue"))
+    assert os.path.isfile(os.path.join(embedded_env["PORTAL_VAR_DIR"], "celery.sqlite3"))
 
 
 def test_beat_schedules_the_heartbeat_and_the_portal_sees_both_alive(embedded_env):
