@@ -142,7 +142,8 @@ def allow_deletes(job: ProvisioningJob, actor: Actor) -> None:
                        allow_deletes_once=True, full_cycle_requested=True, state=JobState.IDLE,
                        next_run_at=timezone.now(), **QUARANTINE_CLEARED):
             raise JobError("No deletions are waiting for approval.")
-        actor.audit(AuditActivity.ALLOW_DELETES, job, detail=f"Allowed the deletions staged by cycle {staged.cycle_id}.")
+        actor.audit(AuditActivity.ALLOW_DELETES, job,
+                    detail=f"Allowed the deletions staged by cycle {staged.cycle_id}.")
         if job.enabled:
             _enqueue_cycle(job, actor)
 

@@ -58,31 +58,25 @@ SCHEMA = TargetSchema(
     suspending_invited_deletes=True,
 )
 
-DEFAULT_MAPPINGS = {
-    ObjectType.USER: [
-        {"target_attribute": "email", "mapping_type": MappingType.DIRECT, "source_attribute": "userPrincipalName",
-         "is_matching": True, "matching_precedence": 1},
-        {"target_attribute": "givenName", "mapping_type": MappingType.DIRECT, "source_attribute": "givenName"},
-        {"target_attribute": "surname", "mapping_type": MappingType.DIRECT, "source_attribute": "surname"},
-        {"target_attribute": "externalId", "mapping_type": MappingType.DIRECT, "source_attribute": "objectId"},
-        {"target_attribute": "active", "mapping_type": MappingType.EXPRESSION,
-         "expression": 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'},
-    ],
-    ObjectType.GROUP: [
-        {"target_attribute": "groupName", "mapping_type": MappingType.DIRECT, "source_attribute": "displayName",
-         "is_matching": True, "matching_precedence": 1},
-        {"target_attribute": "externalId", "mapping_type": MappingType.DIRECT, "source_attribute": "objectId"},
-        {"target_attribute": "members", "mapping_type": MappingType.DIRECT, "source_attribute": "members"},
-    ],
+#: (target attribute, source attribute or expression, matching precedence) of the Example target's mappings
+MAPPINGS = {
+    ObjectType.USER: [("email", "userPrincipalName", 1), ("givenName", "givenName", None),
+                      ("surname", "surname", None), ("externalId", "objectId", None),
+                      ("active", 'Switch([IsSoftDeleted], , "False", "True", "True", "False")', None)],
+    ObjectType.GROUP: [("groupName", "displayName", 1), ("externalId", "objectId", None)],
 }
 
 
+def _rule(target: str, source: str, precedence: int | None) -> AttributeRule:
+    if "(" in source:
+        return AttributeRule(target, MappingType.EXPRESSION, expression=source)
+    return AttributeRule(target, MappingType.DIRECT, source=source, matching=precedence is not None,
+                         precedence=precedence)
+
+
 def rules(object_type: str, **actions) -> ObjectRules:
-    """The default mappings of the Example target, with these object actions."""
-    return ObjectRules(object_type, rules=tuple(AttributeRule(
-        target=s["target_attribute"], mapping_type=s["mapping_type"], source=s.get("source_attribute", ""),
-        expression=s.get("expression", ""), matching=s.get("is_matching", False),
-        precedence=s.get("matching_precedence")) for s in DEFAULT_MAPPINGS[object_type]), **actions)
+    """The mappings of the Example target, with these object actions."""
+    return ObjectRules(object_type, rules=tuple(_rule(*spec) for spec in MAPPINGS[object_type]), **actions)
 
 
 def engine_config(**overrides) -> EngineConfig:

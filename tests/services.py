@@ -94,6 +94,13 @@ def provisioned_job(application_sp: dict, refresh_token: str, *, enabled: bool =
     return job
 
 
+def synthetic_job(graph, dbx, users: int, *, enabled: bool = True):
+    """(job, service principal): a job provisioned as the tutorial leaves it, on a synthetic tenant of ``users``."""
+    graph.reset(f"synthetic:{users}")
+    sp = graph.get_all(f"/v1.0/servicePrincipals?$filter=appId eq '{DROPBOX_FOR_BUSINESS_APP_ID}'")[0]
+    return provisioned_job(sp, dropbox_refresh_token(dbx), enabled=enabled), sp
+
+
 @pytest.fixture
 def job(demo_sp, refresh_token):
     return provisioned_job(demo_sp, refresh_token)

@@ -16,7 +16,7 @@ import pytest
 from provisioning.constants import CycleStatus
 from provisioning.models import ProvisioningJob, SyncCycle
 from tests.engine.test_resilience import assert_exact_team
-from tests.services import dropbox_refresh_token, provisioned_job
+from tests.services import synthetic_job
 from tests.workers import ROOT, CeleryProcess, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -42,9 +42,7 @@ def start_senders(env: dict, record: str) -> list[subprocess.Popen]:
 
 def test_no_task_is_lost_when_the_worker_is_killed_twice(services, worker_environment, tmp_path):
     graph, dbx = services
-    graph.reset("synthetic:300")
-    sp = graph.get_all("/v1.0/servicePrincipals?$filter=appId eq 'c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e'")[0]
-    job = provisioned_job(sp, dropbox_refresh_token(dbx))
+    job, sp = synthetic_job(graph, dbx, 300)
     dbx.configure(latency_ms=15)
     broker, record = str(tmp_path / "broker.sqlite3"), str(tmp_path / "runs.sqlite3")
     env = {**worker_environment, "CELERY_BROKER_URL": "sqlite://", "CELERY_SQLITE_PATH": broker,

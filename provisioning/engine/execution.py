@@ -203,15 +203,17 @@ def failure(plan: Plan, exc: ConnectorError) -> Result:
                   unlink=isinstance(exc, NotFoundError) and plan.object_type == ObjectType.USER)
 
 
-class UserWrites:
-    """Creates, updates, enables, disables and removals of accounts."""
-
+class _Writes:
     def __init__(self, executor: Executor):
         self.executor = executor
 
     @property
     def target(self) -> TargetConnector:
         return self.executor.target
+
+
+class UserWrites(_Writes):
+    """Creates, updates, enables, disables and removals of accounts."""
 
     def _exported(self, values: dict) -> dict:
         return _exported(values, self.target.schema.groups.members_attribute)
@@ -295,15 +297,8 @@ class UserWrites:
                       exported=self._exported(plan.values) if plan.values else {})
 
 
-class GroupWrites:
+class GroupWrites(_Writes):
     """Creates, renames, membership changes and deletions of groups."""
-
-    def __init__(self, executor: Executor):
-        self.executor = executor
-
-    @property
-    def target(self) -> TargetConnector:
-        return self.executor.target
 
     def act(self, plan: Plan) -> Result:
         if plan.action == Action.CREATE:

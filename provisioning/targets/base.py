@@ -193,7 +193,8 @@ class ObjectSchema:
                 errors.append((spec.name, problem))
         return errors
 
-    def changes(self, values: Mapping[str, object], current: Mapping[str, str | None]) -> list[tuple[str, object, object]]:
+    def changes(self, values: Mapping[str, object],
+                current: Mapping[str, str | None]) -> list[tuple[str, object, object]]:
         """(attribute, old, new) for the mapped values that differ from what the target holds."""
         changes = []
         for spec in self.attributes:

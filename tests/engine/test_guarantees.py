@@ -249,15 +249,13 @@ def test_a_group_deleted_while_members_are_read_is_skipped(services):
 
 
 @pytest.mark.django_db(transaction=True)  # the stopping thread must see what the cycle commits
-def test_stopping_keeps_the_links_and_logs_of_writes_already_made(services, refresh_token):
+def test_stopping_keeps_the_links_and_logs_of_writes_already_made(services):
     import threading
 
-    from tests.services import dropbox_refresh_token, provisioned_job
+    from tests.services import synthetic_job
 
     graph, dbx = services
-    graph.reset("synthetic:400")
-    sp = graph.get_all("/v1.0/servicePrincipals?$filter=appId eq 'c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e'")[0]
-    job = provisioned_job(sp, dropbox_refresh_token(dbx))
+    job, _ = synthetic_job(graph, dbx, 400)
     dbx.configure(latency_ms=60)
 
     def stop_midway():

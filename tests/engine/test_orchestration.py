@@ -17,7 +17,7 @@ from provisioning.engine.runner import claim, lease_owner, release, run_job
 from provisioning.models import AuditEvent, ObjectLink, ProvisioningJob, SyncCycle
 from provisioning.tasks import dispatch_due_jobs
 from tests.portal.test_provisioning_page import form_data
-from tests.services import dropbox_refresh_token, provisioned_job
+from tests.services import provisioned_job, synthetic_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -51,9 +51,7 @@ def test_turning_provisioning_on_starts_the_initial_cycle_at_once(alice, demo_sp
 
 def test_turning_provisioning_off_stops_the_running_cycle_and_keeps_its_work(alice, services, engine_worker):
     graph, dbx = services
-    graph.reset("synthetic:400")
-    sp = graph.get_all("/v1.0/servicePrincipals?$filter=appId eq 'c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e'")[0]
-    job = provisioned_job(sp, dropbox_refresh_token(dbx), enabled=False)
+    job, sp = synthetic_job(graph, dbx, 400, enabled=False)
     dbx.configure(latency_ms=60)
     client = Client()
     client.force_login(alice)

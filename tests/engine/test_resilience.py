@@ -11,7 +11,7 @@ import pytest
 from portal.celery import app as celery_app
 from provisioning.constants import Action, CycleStatus, LogStatus
 from provisioning.models import Escrow, ObjectLink, ProvisioningJob, ProvisioningLog, SyncCycle
-from tests.services import provisioned_job
+from tests.services import synthetic_job
 from tests.workers import CeleryProcess
 
 from .conftest import expected_in_scope, team
@@ -63,13 +63,9 @@ def test_a_five_percent_failure_rate_converges_to_the_exact_team(job, run_cycle,
     assert_exact_team(graph, dbx, job, demo_sp["id"])
 
 
-def test_a_worker_killed_mid_cycle_is_taken_over_with_no_duplicates(services, worker_environment, refresh_token):
+def test_a_worker_killed_mid_cycle_is_taken_over_with_no_duplicates(services, worker_environment):
     graph, dbx = services
-    graph.reset("synthetic:400")
-    sp = graph.get_all("/v1.0/servicePrincipals?$filter=appId eq 'c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e'")[0]
-    from tests.services import dropbox_refresh_token
-
-    job = provisioned_job(sp, dropbox_refresh_token(dbx))
+    job, sp = synthetic_job(graph, dbx, 400)
     dbx.configure(latency_ms=40)
     env = {**worker_environment, "PROVISIONING_LEASE_SECONDS": "4"}
     first = CeleryProcess("worker", "--pool", "solo", "-Q", "killtest", env=env).start()
