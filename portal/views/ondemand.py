@@ -16,6 +16,7 @@ from provisioning.models import OnDemandRun
 
 from ..permissions import get_application_for_administrator, get_application_for_reader
 from .assignments import directory_results
+from .overview import REFUSED, attempt
 
 
 @require_safe
@@ -42,11 +43,9 @@ def provision(request: HttpRequest, app_id: UUID) -> HttpResponse:
     if object_type not in (ObjectType.USER, ObjectType.GROUP) or not source_id:
         messages.error(request, "Choose a user or a group to provision.")
         return redirect("portal:on_demand", application.id)
-    try:
-        run = jobs.provision_on_demand(job, jobs.Actor.of(request), object_type=object_type, source_id=source_id,
-                                       display_name=request.POST.get("display_name", ""))
-    except jobs.JobError as exc:
-        messages.error(request, str(exc))
+    run = attempt(request, jobs.provision_on_demand, job, object_type=object_type, source_id=source_id,
+                  display_name=request.POST.get("display_name", ""))
+    if run is REFUSED:
         return redirect("portal:on_demand", application.id)
     return redirect("portal:on_demand_run", application.id, run.pk)
 

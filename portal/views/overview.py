@@ -67,38 +67,39 @@ def cycle_status(request: HttpRequest, app_id: UUID) -> HttpResponse:
                   {**_status_context(application), **_statistics(application)})
 
 
-def _operate(request: HttpRequest, app_id: UUID, operation, success: str) -> HttpResponse:
-    """Run one of the job's operations for an administrator, and say what it did (or why not)."""
-    application = get_application_for_administrator(request, app_id)
+#: what :func:`attempt` returns when the service refused the operation
+REFUSED = object()
+
+
+def attempt(request: HttpRequest, operation, job, **arguments):
+    """Run one of the job service's operations as the signed-in administrator; on refusal, say why
+    on the next page and return ``REFUSED``."""
     try:
-        operation(application.job, jobs.Actor.of(request))
+        return operation(job, jobs.Actor.of(request), **arguments)
     except jobs.JobError as exc:
         messages.error(request, str(exc))
-    else:
-        messages.success(request, success)
-    return redirect("portal:overview", application.id)
+        return REFUSED
 
 
-@require_POST
-def start(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _operate(request, app_id, jobs.start, "Provisioning started: a cycle is starting now.")
+def _operation(operation, success: str):
+    """A POST view of the Overview's command bar: run the operation, say what it did (or why not)."""
+
+    @require_POST
+    def view(request: HttpRequest, app_id: UUID) -> HttpResponse:
+        application = get_application_for_administrator(request, app_id)
+        if attempt(request, operation, application.job) is not REFUSED:
+            messages.success(request, success)
+        return redirect("portal:overview", application.id)
+
+    view.__name__ = view.__qualname__ = operation.__name__
+    return view
 
 
-@require_POST
-def stop(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _operate(request, app_id, jobs.stop, "Provisioning stopped. A running cycle stops after its current "
-                                                "batch; everything provisioned so far is kept.")
-
-
-@require_POST
-def restart(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _operate(request, app_id, jobs.restart, "Provisioning was restarted: the next cycle reads everything again.")
-
-
-@require_POST
-def allow_deletes(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    return _operate(request, app_id, jobs.allow_deletes, "Deletes are allowed for the next cycle, which is starting "
-                                                         "now.")
+start = _operation(jobs.start, "Provisioning started: a cycle is starting now.")
+stop = _operation(jobs.stop, "Provisioning stopped. A running cycle stops after its current batch; everything "
+                             "provisioned so far is kept.")
+restart = _operation(jobs.restart, "Provisioning was restarted: the next cycle reads everything again.")
+allow_deletes = _operation(jobs.allow_deletes, "Deletes are allowed for the next cycle, which is starting now.")
 
 
 @require_POST
@@ -116,10 +117,8 @@ def rename(request: HttpRequest, app_id: UUID) -> HttpResponse:
 @require_POST
 def preview_start(request: HttpRequest, app_id: UUID) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
-    try:
-        record = jobs.request_preview(application.job, jobs.Actor.of(request))
-    except jobs.JobError as exc:
-        messages.error(request, str(exc))
+    record = attempt(request, jobs.request_preview, application.job)
+    if record is REFUSED:
         return redirect("portal:overview", application.id)
     return redirect("portal:preview", application.id, record.pk)
 
