@@ -165,7 +165,7 @@ class DropboxEmulatorProcess(EmulatorProcess):
     #: run-time settings as the fixture starts them; ``reset`` puts them back
     DEFAULT_SETTINGS = dict(
         latency_ms=0, rate_limit=0, fail_rate=0, write_rate_limit=0, auto_accept_seconds=None,
-        token_lifetime=14400, async_job_seconds=0.5,
+        token_lifetime=14400, async_job_seconds=0,
     )
 
     def reset(self, seed: str = "empty", **extra) -> dict:
@@ -240,3 +240,17 @@ def _clean_run_folders():
     for leftover in [*queue.parent.glob(queue.name + "*"),
                      *Path(settings.VAR_DIR).glob(f"test-portal-{os.environ.get('PORTAL_TEST_RUN')}.sqlite3*")]:
         leftover.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch):
+    """Connectors and the executor note the pauses they would make (retries, backoff) instead of
+    sleeping: for tests of failures whose waits prove nothing. The list of pauses is returned."""
+    from provisioning.connectors.entra import EntraConnector
+    from provisioning.engine.execution import Executor
+    from provisioning.targets.dropbox.connector import DropboxConnector
+
+    pauses: list[float] = []
+    for cls in (EntraConnector, DropboxConnector, Executor):
+        monkeypatch.setattr(cls, "sleep", staticmethod(pauses.append))
+    return pauses

@@ -4,6 +4,7 @@ the embedded SQLite broker under var/, a real worker and a real beat."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,22 +16,29 @@ from tests.workers import ROOT, CeleryProcess, wait_until
 pytestmark = pytest.mark.worker
 
 
-@pytest.fixture
-def embedded_env(tmp_path):
+def _environment(var_dir) -> dict:
     """An environment with none of the server settings: only the defaults apply."""
     server_settings = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_SQLITE_PATH", "EMAIL_FILE_PATH")
     env = {k: v for k, v in os.environ.items() if k not in server_settings}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DEBUG": "true",
-            "PORTAL_VAR_DIR": str(tmp_path / "var"),
-            "HEARTBEAT_SECONDS": "1",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "PORTAL_VAR_DIR": str(var_dir),
+                "HEARTBEAT_SECONDS": "1", "PYTHONPATH": str(ROOT)})
     return env
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """A var/ folder migrated once, as `make run` leaves it; each test starts from a copy."""
+    var_dir = tmp_path_factory.mktemp("embedded") / "var"
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
+                   env=_environment(var_dir), check=True)
+    return var_dir
+
+
+@pytest.fixture
+def embedded_env(migrated, tmp_path):
+    var_dir = tmp_path / "var"
+    shutil.copytree(migrated, var_dir)
+    return _environment(var_dir)
 
 
 def _query(env, sql: str):

@@ -98,6 +98,9 @@ def _delta_expired(exc: ConnectorError) -> bool:
 class EntraConnector:
     """Reads (and, for the assignment page, writes) one tenant through Microsoft Graph."""
 
+    #: how the connector waits before a retry (tests replace it rather than wait)
+    sleep = staticmethod(time.sleep)
+
     def __init__(
         self,
         *,
@@ -124,7 +127,6 @@ class EntraConnector:
         self.max_wait = max_wait
         self.timeout = timeout
         self.stats = CallStats()
-        self.sleep = time.sleep
         self._key = (tenant_id, client_id, hash(client_secret), login_url, graph_url)
 
     @classmethod

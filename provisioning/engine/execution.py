@@ -108,15 +108,19 @@ def _retrying(call: Callable, sleep: Callable[[float], None], attempts: int = 2)
 class Executor:
     """Sends planned writes to the target."""
 
+    #: how a write waits before it is tried again in the cycle (tests replace it rather than wait)
+    sleep = staticmethod(time.sleep)
+
     def __init__(self, target: TargetConnector, config: EngineConfig, *, max_workers: int = 24,
                  initial: int = 8, should_stop: Callable[[], bool] = lambda: False,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] | None = None):
         self.target = target
         self.config = config
         self.limit = AdaptiveLimit(initial=initial, maximum=max_workers)
         self.max_workers = max_workers
         self.should_stop = should_stop
-        self.sleep = sleep
+        if sleep is not None:
+            self.sleep = sleep
         #: the error that stopped execution (rejected credentials), raised once the work in flight is recorded
         self.fatal: CredentialsError | None = None
         target.on_rate_limit = self.limit.throttled

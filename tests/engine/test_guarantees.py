@@ -212,7 +212,7 @@ def test_a_member_deleted_from_dropbox_groups_does_not_fail_the_group_update(job
     assert not ProvisioningLog.objects.filter(job=job, status=LogStatus.FAILURE).exists()
 
 
-def test_a_quarantine_survives_a_passing_failure(job, services):
+def test_a_quarantine_survives_a_passing_failure(job, services, no_waiting):
     graph, _ = services
     cycle(job)
     ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.QUARANTINED, quarantine_level=2,

@@ -215,12 +215,13 @@ def test_test_connection_reports_a_revoked_authorization(admin_client, applicati
     assert "The Dropbox authorization was revoked or has expired." in page
 
 
-def test_test_connection_reports_an_unreachable_team(admin_client, application, services, settings):
+def test_test_connection_reports_an_unreachable_team(admin_client, application, services, settings, no_waiting):
     _, dbx = services
     come_back(admin_client, dbx, start_authorize(admin_client, application))
     settings.DROPBOX_API_URL = "http://127.0.0.1:9"  # nothing listens there
     response = save(admin_client, application, action="test")
     page = page_text(admin_client.get(response["Location"]))
     assert "The Dropbox team could not be reached" in page
+    assert no_waiting == [1.0, 2.0, 4.0], "the connection was tried again, with a growing pause"
 
 

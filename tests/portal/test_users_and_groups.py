@@ -100,7 +100,7 @@ def test_a_graph_refusal_is_shown_and_nothing_changes(alice_client, demo_app, de
     assert not AuditEvent.objects.filter(activity=AuditActivity.ADD_ASSIGNMENT).exists()
 
 
-def test_an_unreachable_tenant_is_explained(bob_client, demo_app, settings):
+def test_an_unreachable_tenant_is_explained(bob_client, demo_app, settings, no_waiting):
     settings.GRAPH_URL = "http://127.0.0.1:9"
     from provisioning.connectors import entra
 

@@ -86,6 +86,8 @@ class DropboxConnector:
 
     names = NAMES
     schema = SCHEMA
+    #: how the connector waits (rate limits, reconnects, async jobs); tests replace it rather than wait
+    sleep = staticmethod(time.sleep)
 
     def __init__(
         self,
@@ -103,7 +105,6 @@ class DropboxConnector:
         timeout: float = 60.0,
         on_rate_limit: Callable[[float], None] | None = None,
         poll_interval: float = 0.2,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         if not (refresh_token or access_token):
             raise CredentialsError(
@@ -128,7 +129,6 @@ class DropboxConnector:
         self.max_wait = max_wait
         self.on_rate_limit = on_rate_limit
         self.poll_interval = poll_interval
-        self.sleep = sleep
         self.stats = CallStats()
 
     @classmethod
