@@ -64,6 +64,7 @@ class Directory:
         self.client_id = client_id
         self.client_name = client_name
         self.rng = random.Random(seed)
+        self._issued_ids: set[str] = set()
         #: changes when the state is replaced; delta tokens from another epoch are refused
         self.epoch = secrets.token_hex(4)
         self.signing_key: bytes = b""
@@ -117,7 +118,16 @@ class Directory:
         return self.log[start - self.log_base:end - self.log_base]
 
     def new_id(self) -> str:
-        return new_guid(self.rng)
+        """A new object id, unique across the directory's users, groups and service principals
+        (as in Entra ID, where every directory object has its own)."""
+        issued = getattr(self, "_issued_ids", None)
+        if issued is None:  # a state saved before ids were tracked
+            issued = self._issued_ids = {*self.users, *self.groups, *self.sps}
+        while True:
+            candidate = new_guid(self.rng)
+            if candidate not in issued:
+                issued.add(candidate)
+                return candidate
 
     # ------------------------------------------------------------------ lookups
 

@@ -6,7 +6,6 @@ All of them are deterministic for a given ``--random-seed``.
 from __future__ import annotations
 
 import random
-import uuid
 
 from emulators.demo import (
     DEMO_ADMIN, DEMO_DOMAIN, DEMO_NON_ADMIN, DEMO_SHARED, DEMO_TENANT_NAME, DROPBOX_FOR_BUSINESS_APP_ID,
@@ -287,14 +286,14 @@ def _synthetic(directory: Directory, count: int, rng: random.Random) -> None:
     users = directory.users
     order = directory.user_order
     upns = directory.upn_index
-    getrandbits = rng.getrandbits
+    new_id = directory.new_id
     for index in range(count):
         given = FIRST_NAMES[index % len(FIRST_NAMES)]
         surname = LAST_NAMES[(index // len(FIRST_NAMES)) % len(LAST_NAMES)]
         department = departments[index % len(departments)]
         office = offices[index % len(offices)]
         usage, language, city, country, _ = OFFICES[office]
-        uid = str(uuid.UUID(int=getrandbits(128), version=4))
+        uid = new_id()
         nickname = f"user{index:06d}"
         upn = f"{nickname}@{DEMO_DOMAIN}"
         user = User.__new__(User)

@@ -106,3 +106,15 @@ def test_a_synthetic_tenant_of_200000_users_is_built_in_seconds():
     assert sum(len(members) for members in directory.members.values()) == 200000
     dropbox = directory.sps[directory.sp_by_app[DROPBOX_FOR_BUSINESS_APP_ID]]
     assert len(directory.assignments[dropbox.id]) == 2000
+
+
+def test_object_ids_are_unique_across_users_groups_and_service_principals():
+    # Two generators drawing from the same seed once gave users and groups the same ids:
+    # deleting such a user removed its twin group's assignment too.
+    directory = seed.build("synthetic:100000", tenant_id="t", client_id="c", random_seed=7)
+    ids = [*directory.users, *directory.groups, *directory.sps]
+    assert len(ids) == 100000 + 1000 + len(directory.sps)
+    assert len(set(ids)) == len(ids)
+    demo = seed.build("demo", tenant_id="t", client_id="c", random_seed=7)
+    demo_ids = [*demo.users, *demo.groups, *demo.sps]
+    assert len(set(demo_ids)) == len(demo_ids)
