@@ -364,6 +364,32 @@ class Escrow(models.Model):
         ]
 
 
+class PendingWrite(models.Model):
+    """A write to the target, recorded before it is sent and deleted (in the same transaction that
+    writes its log row and link) once its answer is recorded. One left behind by a run that stopped
+    (a killed worker, a lost database) is resolved by the next run, which reads the target to see
+    whether the write landed, so no change the portal made goes without its log row."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="pending_writes")
+    #: the cycle that made the write (none for provision on demand)
+    cycle_id = models.UUIDField(null=True, blank=True)
+    #: the log row this write will have
+    change_id = models.UUIDField(unique=True)
+    initiated_by = models.CharField(max_length=254, blank=True)
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    source_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    #: the planned action, whole: what its log row and link say once it is resolved
+    plan = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "created_at"], name="pending_write_job_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.source_id}"
+
+
 class ProvisioningLog(models.Model):
     """One action on one identity in one cycle, shaped like Graph's provisioningObjectSummary."""
 

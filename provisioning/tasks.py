@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,6 +57,25 @@ def provision_on_demand(run_id: int) -> None:
     from .engine.ondemand import run
 
     run(run_id)
+
+
+@shared_task(name="provisioning.tasks.record_lost_cycle", ignore_result=True, autoretry_for=(DatabaseError,),
+             retry_backoff=2, retry_backoff_max=300, max_retries=None)
+def record_lost_cycle(cycle_pk: int, message: str) -> None:
+    """A cycle lost its database for longer than it could wait: once the database is back, say so on the
+    cycle (whatever a takeover wrote meanwhile) and let the job retry soon."""
+    from .constants import CycleStatus
+    from .jobs import retry_later
+    from .models import SyncCycle
+
+    cycle = SyncCycle.objects.select_related("job").filter(pk=cycle_pk).first()
+    if cycle is None or not SyncCycle.objects.filter(
+            pk=cycle_pk, status__in=[CycleStatus.RUNNING, CycleStatus.INTERRUPTED]).update(
+            status=CycleStatus.FAILED, error=message, finished_at=cycle.finished_at or timezone.now(), phase=""):
+        return
+    job = cycle.job
+    if job.last_cycle_id == cycle.pk:
+        retry_later(job, minutes=min(job.interval_minutes, 5))
 
 
 @shared_task(name="provisioning.tasks.purge_old_logs", ignore_result=True)

@@ -28,6 +28,7 @@ from .membership import Memberships, expand_groups, groups_by_user
 from .pipeline import Pipeline
 from .planning import PlanContext
 from .reading import DeltaRead, FullRead, SourceReader, empty_read_reason
+from .recovery import resolve_pending
 from .record import Tally, execute_and_record, plan_only
 from .safety import DeletePermit, Staging, stage_groups, stage_users
 from .store import Store
@@ -59,6 +60,8 @@ class Outcome:
     delta: DeltaLinks | None = None
     #: the source snapshot read, written with the delta links when the job settles
     snapshot: "Snapshot | None" = None
+    #: writes a stopped run left pending that this cycle confirmed (or found missing) first
+    confirmed: int = 0
 
     @property
     def writes(self) -> int:
@@ -148,11 +151,14 @@ class Cycle:
     # ================================================================== the phases, in order
     def run(self) -> Outcome:
         self._check_credentials()
+        if not self.dry_run:
+            self.outcome.confirmed = resolve_pending(self.store, self.target)
         pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, self.now, self.full),
                             self.target, self.store)
         work = self._read_full() if self.full else self._read_delta()
         user_plans = self._plan_users(pipeline, work)
-        self.outcome.staging = stage_users(user_plans, self.config, self.permit, self._suspicion(pipeline, work))
+        suspicion = self._suspicion(pipeline, work)
+        self.outcome.staging = stage_users(user_plans, self.config, self.permit, suspicion)
         self.store.in_scope = len(user_plans)
         self._apply(user_plans, "Provisioning users")
         if work.groups is not None:
@@ -163,7 +169,7 @@ class Cycle:
                                                self.store.links(ObjectType.GROUP))
             staged_accounts = {p.target_id for p in user_plans if p.staged}
             self.outcome.staging.add(stage_groups(group_plans, staged_accounts, self.config, self.permit,
-                                                  self.target.names))
+                                                  self.target.names, suspicion))
             self.store.in_scope = len(user_plans) + len(group_plans)
             self._apply(group_plans, "Provisioning groups")
         self.outcome.counters = {a: dict(s) for a, s in self.store.counters.items()}

@@ -84,6 +84,8 @@ class Result:
     transient: bool = False
     #: the link must be dropped (the target object vanished)
     unlink: bool = False
+    #: added to the log row's Perform action step (how a result was established)
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -136,7 +138,8 @@ class Executor:
         when ``should_stop`` says so or the credentials are rejected, and always drains the work in
         flight, so every write that reached the target comes back as a result."""
         units = self._units(plans)
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="target") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="target")
+        try:
             in_flight: set[Future] = set()
             exhausted = False
             while True:
@@ -151,6 +154,10 @@ class Executor:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield from future.result()
+        finally:
+            # Whoever stops reading the results (a lost database, say) stops the writes not yet
+            # begun; those already sent finish (their announced writes say what they were).
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _units(self, plans: Iterable[Plan]) -> Iterator[list[Plan]]:
         """One write per unit, except creates of accounts, which go as many per call as the target takes."""

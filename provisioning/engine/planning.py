@@ -248,6 +248,8 @@ def plan_group(ctx: PlanContext, ev: Evaluation, link: LinkInfo | None, match: M
                 target_id=target.id if target else (link.target_id if link else ""),
                 target_label=target.label if target else "")
     plan.newly_linked = target is not None and link is None
+    plan.previous_members = len((link.exported or {}).get(ctx.schema.groups.members_attribute) or []) \
+        if link is not None else None
     plan.steps = [
         step("Import group", "Success", f"Retrieved group {ev.display_name} from Microsoft Entra ID." if not ev.gone
              else f"The group {ev.display_name} was deleted in Microsoft Entra ID."),

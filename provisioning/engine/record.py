@@ -6,14 +6,18 @@ what was planned."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from django.db import DatabaseError
 
 from ..batching import chunked
 from .execution import Executor, Result
 from .store import Store
 from .types import Plan
 
-RECORD_EVERY = 500
+#: results are recorded, and writes announced, in batches of this many
+RECORD_EVERY = ANNOUNCE_EVERY = 500
 
 
 @dataclass
@@ -44,16 +48,39 @@ def plan_only(plans: list[Plan], store: Store, planned: list[Plan]) -> None:
     store.processed += len(plans)
 
 
+class DatabaseLost(Exception):
+    """The database went away while the cycle ran: it stopped writing; what it sent stays announced."""
+
+
+def announced(plans: Iterable[Plan], store: Store) -> Iterator[Plan]:
+    """The writes, each announced (durably, in batches) before the executor may send it."""
+    for chunk in chunked(plans, ANNOUNCE_EVERY):
+        store.announce(chunk)
+        yield from chunk
+
+
 def execute_and_record(plans: list[Plan], executor: Executor, store: Store, tally: Tally) -> None:
-    """Send the writes, and record every result that came back, whatever stops the loop: a
-    write whose answer came back always gets its link and its log."""
+    """Announce the writes, send them, and record every answer that came back. A write is announced
+    before it is sent and recorded with its answer, so a run that stops in between (a kill, a lost
+    database) leaves it for the next run to confirm, never without its log row."""
     for quiet in chunked((p for p in plans if not p.writes), RECORD_EVERY * 4):
         store.record([], quiet)
+    try:
+        _send_and_record((p for p in plans if p.writes), executor, store, tally)
+    except DatabaseError as exc:
+        # The answers in hand cannot be recorded now: their writes stay announced for the next run.
+        raise DatabaseLost(str(exc)) from exc
+    if executor.fatal is not None:
+        raise executor.fatal
+    store.checkpoint()
+
+
+def _send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally) -> None:
     buffer: list[Result] = []
     try:
         # The executor stops taking new work when asked to stop, when the lease is lost or when
         # the credentials are rejected, and drains what is in flight before this loop ends.
-        for result in executor.run(p for p in plans if p.writes):
+        for result in executor.run(announced(writes, store)):
             buffer.append(result)
             tally.count(result)
             if len(buffer) >= RECORD_EVERY:
@@ -61,9 +88,11 @@ def execute_and_record(plans: list[Plan], executor: Executor, store: Store, tall
                 buffer = []
             else:
                 store.flush()
-    finally:
+    except DatabaseError:
+        raise
+    except BaseException:
         if buffer:
             store.record(buffer)
-    if executor.fatal is not None:
-        raise executor.fatal
-    store.checkpoint()
+        raise
+    if buffer:
+        store.record(buffer)

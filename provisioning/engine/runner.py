@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from .. import connections, jobs
@@ -26,6 +26,7 @@ from ..notifications import notify
 from ..targets import package_of
 from .config import from_job
 from .cycle import Cycle, DeltaLinks, Outcome
+from .record import DatabaseLost
 from .safety import DeletePermit
 from .store import LeaseLost, StopRequested, Store
 
@@ -107,7 +108,10 @@ def run_job(job_id: int, *, owner: str | None = None, force_full: bool = False, 
     finally:
         if keeper.is_alive():
             keeper.stop()
-        release(job_id, owner)
+        try:
+            release(job_id, owner)
+        except DatabaseError:  # still no database: the lease expires instead
+            log.warning("Could not release the lease of job %s; it expires by itself", job_id)
 
 
 def _not_due(job: ProvisioningJob) -> str:
@@ -145,6 +149,8 @@ def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiat
             cycle.target_calls = engine.target.stats.requests
             cycle.source_calls = engine.source.stats.requests
             cycle.rate_limit_waited_seconds = engine.target.stats.waited_seconds + engine.source.stats.waited_seconds
+    except (DatabaseError, DatabaseLost) as exc:
+        return _database_lost(job, cycle, store, exc)
     except DeltaExpired as exc:
         jobs.forget_delta_links(job)
         _finish(cycle, store, CycleStatus.FAILED, f"{exc.message} A full cycle reads everything again now.")
@@ -156,6 +162,34 @@ def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiat
     except Exception as exc:  # every failure ends the cycle with its reason; see _failed
         return _failed(job, cycle, store, exc)
     return _settle(job, cycle, store, outcome, fingerprint, generation)
+
+
+#: how long a cycle that lost its database tries to record that (seconds between tries)
+RECONNECT_PAUSES = (0, 1, 2, 4, 8)
+
+
+def database_lost_message(exc: Exception) -> str:
+    return (f"The cycle lost its database connection ({exc.__class__.__name__}) and stopped writing. The writes "
+            "it had sent are confirmed by the next cycle, which starts in a few minutes.")
+
+
+def _database_lost(job: ProvisioningJob, cycle: SyncCycle, store: Store, exc: Exception) -> RunResult:
+    """Record, on a fresh connection, that the cycle failed for want of its database, and retry soon. If the
+    database stays away, leave that to a task that waits for it (the lease expires meanwhile)."""
+    message = database_lost_message(exc)
+    log.warning("Cycle %s lost its database connection: %s", cycle.cycle_id, exc)
+    for pause in RECONNECT_PAUSES:
+        time.sleep(pause)
+        connection.close()
+        try:
+            jobs.retry_later(job, minutes=min(job.interval_minutes, 5))
+            return _ended(cycle, store, CycleStatus.FAILED, message)
+        except DatabaseError:
+            continue
+    from ..tasks import record_lost_cycle
+
+    record_lost_cycle.delay(cycle.pk, message)
+    raise DatabaseLost(message) from exc
 
 
 def _failed(job: ProvisioningJob, cycle: SyncCycle, store: Store, exc: Exception) -> RunResult:

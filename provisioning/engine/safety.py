@@ -70,31 +70,65 @@ def stage_users(plans: list[Plan], config: EngineConfig, permit: DeletePermit, s
     return Staging(count, reason)
 
 
+WITHHELD_CODE = "StagedMemberRemovals"
+
+
 def stage_groups(plans: list[Plan], staged_accounts: Iterable[str], config: EngineConfig, permit: DeletePermit,
-                 names: TargetNames) -> Staging:
-    """Keep staged users in their groups, and stage group deletions with the users' (or on their
-    own, when more groups than the threshold would go)."""
-    staged_accounts = set(staged_accounts)
+                 names: TargetNames, suspicion: str = "") -> Staging:
+    """Group memberships carry access to shared folders: no member is removed from a group, and no group
+    deleted, after a read that looks wrong. Removals wait while users are staged (they are the same
+    people leaving), after an empty read of the tenant, and in a group whose members read empty (or
+    shrank past the threshold) while the portal had provisioned them; deletions wait with them, or on
+    their own beyond the threshold. An administrator's Allow deletes lets them run."""
     deletes = [p for p in plans if p.action == Action.DELETE]
-    stage_deletes = bool(staged_accounts) or (config.prevent_accidental_deletion and not permit.allowed
-                                              and len(deletes) > config.deletion_threshold)
+    staged_accounts = set(staged_accounts)
+    if permit.allowed and not staged_accounts:
+        return Staging()
+    hold_all = bool(staged_accounts) or (bool(suspicion) and not permit.allowed)
     staging = Staging()
+    emptied = []
     for plan in plans:
-        if staged_accounts and plan.remove_members:
-            _keep_members(plan, staged_accounts)
-        if plan.action == Action.DELETE and stage_deletes:
+        if plan.remove_members and (hold_all or _implausible(plan, config)):
+            if not hold_all:
+                emptied.append(plan.display_name)
+            _withhold_removals(plan)
+            staging.staged += 1
+    if hold_all or (config.prevent_accidental_deletion and len(deletes) > config.deletion_threshold):
+        for plan in deletes:
             _stage(plan)
             staging.staged += 1
-    if staging.staged and deletes:
-        staging.reason = (
-            f"This cycle would delete {len(deletes)} {names.group}s, more than the accidental-deletion threshold "
-            f"of {config.deletion_threshold}. Nothing was deleted. Review the staged actions in the provisioning "
-            "logs, then select Allow deletes to run them.")
+    if staging.staged:
+        staging.reason = suspicion or _group_reason(names, config, emptied, len(deletes))
     return staging
 
 
-def _keep_members(plan: Plan, staged_accounts: set[str]) -> None:
-    plan.remove_members = [m for m in plan.remove_members if m not in staged_accounts]
+def _implausible(plan: Plan, config: EngineConfig) -> bool:
+    """A group whose members read empty while the portal had provisioned some, or that would lose more
+    members than the accidental-deletion threshold."""
+    now_members = len(plan.values.get("members") or []) if plan.values else 0
+    emptied = now_members == 0 and bool(plan.previous_members)
+    return emptied or (config.prevent_accidental_deletion and len(plan.remove_members) > config.deletion_threshold)
+
+
+def _withhold_removals(plan: Plan) -> None:
+    withheld = len(plan.remove_members)
+    plan.remove_members = []
     describe_member_changes(plan)
+    note = (f" Staged: {withheld} members would be removed from the group; they stay until an administrator allows "
+            "deletes.")
     if plan.action == Action.UPDATE and not (plan.changes or plan.add_members):
-        plan.action, plan.log = Action.OTHER, False
+        plan.action, plan.code, plan.reason = Action.SKIP, WITHHELD_CODE, f"{plan.reason}{note}"
+    else:
+        plan.reason = f"{plan.reason}{note}"
+    plan.log = True
+
+
+def _group_reason(names: TargetNames, config: EngineConfig, emptied: list[str], deletes: int) -> str:
+    if emptied:
+        shown = ", ".join(emptied[:5]) + (f" and {len(emptied) - 5} more" if len(emptied) > 5 else "")
+        return (f"Microsoft Entra ID returned no members (or far fewer) for {len(emptied)} groups ({shown}) whose "
+                "members the portal had provisioned. No member was removed from a group: an empty answer is not "
+                "taken to mean that everyone left. If they really left, select Allow deletes.")
+    return (f"This cycle would delete {deletes} {names.group}s, more than the accidental-deletion threshold of "
+            f"{config.deletion_threshold}. Nothing was deleted. Review the staged actions in the provisioning "
+            "logs, then select Allow deletes to run them.")

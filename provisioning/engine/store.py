@@ -16,13 +16,24 @@ from django.utils import timezone
 
 from ..batching import chunked
 from ..constants import Action, LinkState, LogStatus, ObjectType
-from ..models import Escrow, ObjectLink, ProvisioningJob, ProvisioningLog, SourceAssignment, SourceMembership, SyncCycle
+from ..models import (
+    Escrow,
+    ObjectLink,
+    PendingWrite,
+    ProvisioningJob,
+    ProvisioningLog,
+    SourceAssignment,
+    SourceMembership,
+    SyncCycle,
+)
 from ..targets.base import AccountStatus
 from .execution import Result
 from .membership import MemberChange
-from .types import LinkInfo, Plan, step
+from .types import LinkInfo, Plan, plan_to_json, step
 
 BULK = 2000
+#: a log row of the store's own cycle (not one resolved for an earlier run)
+_CURRENT = object()
 
 
 def lease_seconds() -> int:
@@ -176,65 +187,67 @@ class Store:
             due[object_type].append(source_id)
         return due
 
-    # ------------------------------------------------------------------ results
-    def record(self, results: list[Result], plans_without_writes: list[Plan] = ()) -> None:
-        """Links, logs, escrows and counters for executed results and for logged plans that wrote nothing."""
-        now = timezone.now()
-        logs: list[ProvisioningLog] = []
-        upserts: dict[tuple[str, str], ObjectLink] = {}
-        unlinks: dict[str, list[str]] = defaultdict(list)
-        escrow_add: list[Result] = []
-        escrow_clear: dict[str, list[str]] = defaultdict(list)
-
-        for result in results:
-            plan = result.plan
-            self.counters[result.action][result.status] += 1
-            self.processed += 1
-            logs.append(self._log(plan, result.action, result.status, now, result))
-            key = (plan.object_type, plan.source_id)
-            if result.ok:
-                escrow_clear[plan.object_type].append(plan.source_id)
-                if plan.link and result.target_id:
-                    upserts[key] = self._link_row(plan, result, now)
-                elif not plan.link:
-                    unlinks[plan.object_type].append(plan.source_id)
-            else:
-                if result.transient:
-                    escrow_add.append(result)
-                if result.unlink:
-                    unlinks[plan.object_type].append(plan.source_id)
-        for plan in plans_without_writes:
-            status = LogStatus.SKIPPED if plan.action in (Action.SKIP, Action.STAGED_DELETE, Action.STAGED_DISABLE) \
-                else LogStatus.SUCCESS
-            self.counters[plan.action][status] += 1
-            self.processed += 1
-            if plan.log:
-                logs.append(self._log(plan, plan.action, status, now, None))
-            escrow_clear[plan.object_type].append(plan.source_id)
-            key = (plan.object_type, plan.source_id)
-            if plan.link and plan.target_id and plan.newly_linked:
-                upserts[key] = self._link_row(plan, None, now)
-            if plan.code == "TargetGone":
-                unlinks[plan.object_type].append(plan.source_id)
-
+    # ------------------------------------------------------------------ writes announced, results recorded
+    def announce(self, plans: list[Plan]) -> None:
+        """Record these writes before they are sent: each gets the id of its log row, and a run that
+        stops before its answer is recorded leaves a :class:`PendingWrite` for the next one to resolve."""
+        cycle_id = self.cycle.cycle_id if self.cycle else None
+        for plan in plans:
+            seed = f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{plan.action}"
+            plan.change_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
         if self.read_only:
             return
+        PendingWrite.objects.bulk_create(
+            [PendingWrite(job=self.job, cycle_id=cycle_id, change_id=plan.change_id, initiated_by=self.initiated_by,
+                          object_type=plan.object_type, source_id=plan.source_id, action=plan.action,
+                          plan=plan_to_json(plan)) for plan in plans], batch_size=BULK)
+
+    def pending_writes(self, *, on_demand_older_than: timedelta = timedelta(minutes=10)) -> list[PendingWrite]:
+        """Writes announced by runs that are over (a cycle of this job that is not this one; provision on
+        demand, which holds no lease, once it is surely done) whose answers were never recorded."""
+        current = self.cycle.cycle_id if self.cycle else None
+        rows = PendingWrite.objects.filter(job=self.job).exclude(cycle_id=current) if current else \
+            PendingWrite.objects.filter(job=self.job)
+        cutoff = timezone.now() - on_demand_older_than
+        return [row for row in rows.order_by("id") if row.cycle_id is not None or row.created_at < cutoff]
+
+    def record(self, results: list[Result], plans_without_writes: list[Plan] = ()) -> None:
+        """Links, logs, escrows and counters for executed results and for logged plans that wrote nothing,
+        in one transaction with the end of their announced writes."""
+        batch = _Batch(self, timezone.now())
+        for result in results:
+            self._count(result.action, result.status)
+            batch.add_result(result)
+        for plan in plans_without_writes:
+            status = LogStatus.SKIPPED if plan.action == Action.SKIP or plan.staged else LogStatus.SUCCESS
+            self._count(plan.action, status)
+            batch.add_quiet(plan, status)
+        if not self.read_only:
+            batch.write()
+            self.flush()
+
+    def record_resolved(self, resolved: list[tuple[PendingWrite, Result]]) -> None:
+        """Log rows, links and escrows of writes a stopped run left pending, under the cycle that made them
+        (whose counters they join), and the end of those pending writes."""
+        batch = _Batch(self, timezone.now())
+        counted: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        for pending, result in resolved:
+            batch.add_result(result, cycle_id=pending.cycle_id, initiated_by=pending.initiated_by)
+            counted[pending.cycle_id][result.action][result.status] += 1
         with transaction.atomic():
-            if upserts:
-                ObjectLink.objects.bulk_create(
-                    list(upserts.values()), batch_size=BULK, update_conflicts=True,
-                    unique_fields=["job", "object_type", "source_id"],
-                    update_fields=["target_id", "display_name", "user_principal_name", "target_email", "state",
-                                   "exported", "disabled_at", "updated_at"],
-                )
-            for object_type, ids in unlinks.items():
-                ObjectLink.objects.filter(job=self.job, object_type=object_type, source_id__in=ids).delete()
-            for object_type, ids in escrow_clear.items():
-                Escrow.objects.filter(job=self.job, object_type=object_type, source_id__in=ids).delete()
-            for result in escrow_add:
-                self._escrow(result, now)
-            _bulk_create(ProvisioningLog, logs, ignore_conflicts=True)
-        self.flush()
+            batch.write()
+            for cycle in SyncCycle.objects.select_for_update().filter(job=self.job, cycle_id__in=[
+                    cid for cid in counted if cid is not None]):
+                for action, statuses in counted[cycle.cycle_id].items():
+                    by_status = cycle.counters.setdefault(action, {})
+                    for status, count in statuses.items():
+                        by_status[status] = by_status.get(status, 0) + count
+                cycle.objects_processed += sum(sum(s.values()) for s in counted[cycle.cycle_id].values())
+                cycle.save(update_fields=["counters", "objects_processed"])
+
+    def _count(self, action: str, status: str) -> None:
+        self.counters[action][status] += 1
+        self.processed += 1
 
     def _link_row(self, plan: Plan, result: Result | None, now: datetime) -> ObjectLink:
         action = result.action if result else plan.action
@@ -268,19 +281,24 @@ class Store:
             defaults={"attempts": attempts, "not_before": now + delay, "last_error": str(result.error or "")[:2000]},
         )
 
-    def _log(self, plan: Plan, action: str, status: str, now: datetime, result: Result | None) -> ProvisioningLog:
+    def _log(self, plan: Plan, action: str, status: str, now: datetime, result: Result | None, *,
+             cycle_id=_CURRENT, initiated_by: str = "") -> ProvisioningLog:
         error = result.error if result else None
         steps = list(plan.steps)
         perform = f"{action}: {plan.reason}".strip()
         if error is not None:
             perform = f"{action} failed: {error.message}"
+        if result is not None and result.note:
+            perform = f"{perform} {result.note}"
         steps.append(step("Perform action", status, perform,
                           **({"error_code": error.code} if error is not None else {})))
-        cycle_id = self.cycle.cycle_id if self.cycle else None
-        change_seed = f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{action}"
+        if cycle_id is _CURRENT:
+            cycle_id = self.cycle.cycle_id if self.cycle else None
+        change_id = plan.change_id or uuid.uuid5(
+            uuid.NAMESPACE_URL, f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{action}")
         return ProvisioningLog(
             job=self.job, activity_time=now, cycle_id=cycle_id,
-            change_id=uuid.uuid5(uuid.NAMESPACE_URL, change_seed), initiated_by=self.initiated_by,
+            change_id=change_id, initiated_by=initiated_by or self.initiated_by,
             object_type=plan.object_type, action=action, status=status,
             error_code=(error.code if error is not None else (plan.code if status != LogStatus.SUCCESS else ""))[:120],
             error_reason=(error.message if error is not None else (plan.reason if status != LogStatus.SUCCESS else "")),
@@ -347,6 +365,68 @@ class Store:
         self.phase = phase
         self.checkpoint()
 
+
+
+class _Batch:
+    """What one ``record`` writes: log rows, link upserts and removals, escrows, and the ends of the
+    writes announced, all in one transaction."""
+
+    def __init__(self, store: Store, now: datetime):
+        self.store, self.now = store, now
+        self.logs: list[ProvisioningLog] = []
+        self.upserts: dict[tuple[str, str], ObjectLink] = {}
+        self.unlinks: dict[str, list[str]] = defaultdict(list)
+        self.escrow_add: list[Result] = []
+        self.escrow_clear: dict[str, list[str]] = defaultdict(list)
+        self.done: list[str] = []
+
+    def add_result(self, result: Result, **log_fields) -> None:
+        plan, store = result.plan, self.store
+        self.logs.append(store._log(plan, result.action, result.status, self.now, result, **log_fields))
+        if plan.change_id:
+            self.done.append(plan.change_id)
+        key = (plan.object_type, plan.source_id)
+        if result.ok:
+            self.escrow_clear[plan.object_type].append(plan.source_id)
+            if plan.link and result.target_id:
+                self.upserts[key] = store._link_row(plan, result, self.now)
+            elif not plan.link:
+                self.unlinks[plan.object_type].append(plan.source_id)
+            return
+        if result.transient:
+            self.escrow_add.append(result)
+        if result.unlink:
+            self.unlinks[plan.object_type].append(plan.source_id)
+
+    def add_quiet(self, plan: Plan, status: str) -> None:
+        store = self.store
+        if plan.log:
+            self.logs.append(store._log(plan, plan.action, status, self.now, None))
+        self.escrow_clear[plan.object_type].append(plan.source_id)
+        if plan.link and plan.target_id and plan.newly_linked:
+            self.upserts[(plan.object_type, plan.source_id)] = store._link_row(plan, None, self.now)
+        if plan.code == "TargetGone":
+            self.unlinks[plan.object_type].append(plan.source_id)
+
+    def write(self) -> None:
+        job = self.store.job
+        with transaction.atomic():
+            if self.upserts:
+                ObjectLink.objects.bulk_create(
+                    list(self.upserts.values()), batch_size=BULK, update_conflicts=True,
+                    unique_fields=["job", "object_type", "source_id"],
+                    update_fields=["target_id", "display_name", "user_principal_name", "target_email", "state",
+                                   "exported", "disabled_at", "updated_at"],
+                )
+            for object_type, ids in self.unlinks.items():
+                ObjectLink.objects.filter(job=job, object_type=object_type, source_id__in=ids).delete()
+            for object_type, ids in self.escrow_clear.items():
+                Escrow.objects.filter(job=job, object_type=object_type, source_id__in=ids).delete()
+            for result in self.escrow_add:
+                self.store._escrow(result, self.now)
+            _bulk_create(ProvisioningLog, self.logs, ignore_conflicts=True)
+            for ids in chunked(self.done, BULK):
+                PendingWrite.objects.filter(job=job, change_id__in=ids).delete()
 
 
 def _show(value):

@@ -3,7 +3,7 @@ of a provisioned object, and the plan made for one object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from ..constants import Action
@@ -59,6 +59,10 @@ class Plan:
     #: the attribute at fault for invalid data
     field: str | None = None
     recommendation: str = ""
+    #: the log row's id, fixed when the write is announced (before it is sent)
+    change_id: str = ""
+    #: a group's members as last exported (from its link), to tell a bad read from people leaving
+    previous_members: int | None = None
 
     @property
     def destructive(self) -> bool:
@@ -71,6 +75,20 @@ class Plan:
     @property
     def staged(self) -> bool:
         return self.action in STAGED_ACTIONS
+
+
+_PLAN_FIELDS = {f.name for f in fields(Plan)}
+
+
+def plan_to_json(plan: Plan) -> dict:
+    """A plan as JSON, to keep with its announced write."""
+    return asdict(plan)
+
+
+def plan_from_json(data: dict) -> Plan:
+    plan = Plan(**{key: value for key, value in data.items() if key in _PLAN_FIELDS})
+    plan.changes = [tuple(change) for change in plan.changes]
+    return plan
 
 
 def step(name: str, status: str, description: str, **details) -> dict:

@@ -38,17 +38,18 @@ def world(application):
 class Runner:
     """Runs cycles as the runner does: the delta links and snapshot of one are the start of the next."""
 
-    def __init__(self, job, directory, target, **config):
+    def __init__(self, job, directory, target, *, max_workers: int = 24, **config):
         self.job, self.directory, self.target = job, directory, target
         self.config = engine_config(**config)
         self.delta = DeltaLinks()
+        self.max_workers = max_workers
 
     def __call__(self, kind: str = CycleKind.INCREMENTAL, *, permit: DeletePermit = DeletePermit(),
                  dry_run: bool = False):
         cycle = SyncCycle.objects.create(job=self.job, kind=kind)
         store = Store(self.job, None if dry_run else cycle, read_only=dry_run)
         outcome = Cycle(self.config, self.directory, self.target, store, kind=kind, delta=self.delta, permit=permit,
-                        dry_run=dry_run, now=NOW, sleep=lambda _: None).run()
+                        dry_run=dry_run, now=NOW, sleep=lambda _: None, max_workers=self.max_workers).run()
         if not dry_run:
             outcome.snapshot.commit(store)
             self.delta = outcome.delta
@@ -187,3 +188,124 @@ def test_provision_on_demand_uses_the_same_pipeline_and_logs_every_step(world):
     [log] = ProvisioningLog.objects.filter(pk__in=log_ids)
     assert (log.action, log.initiated_by) == (Action.CREATE, "Provision on demand")
     assert target.by_email("user1@example.org") is not None
+
+
+# ---------------------------------------------------------------------------- every write accounted for
+class LostDatabase:
+    """Store.record fails from the n-th call on, as when the database connection is terminated."""
+
+    def __init__(self, monkeypatch, after: int):
+        from django.db import OperationalError
+
+        original, calls = Store.record, [0]
+
+        def record(store, results, *args, **kwargs):
+            if results:
+                calls[0] += 1
+                if calls[0] > after:
+                    raise OperationalError("terminating connection due to administrator command")
+            return original(store, results, *args, **kwargs)
+
+        monkeypatch.setattr(Store, "record", record)
+        self.restore = lambda: monkeypatch.setattr(Store, "record", original)
+
+
+def test_writes_whose_answers_were_lost_are_confirmed_by_the_next_cycle(world, monkeypatch):
+    from provisioning.engine.record import DatabaseLost
+    from provisioning.models import PendingWrite
+
+    from provisioning.engine import record
+
+    job, directory, target = world
+    for n in range(6, 60):
+        directory.add_user(f"u{n}", f"user{n}@example.org")
+        directory.assign(f"u{n}")
+    monkeypatch.setattr(record, "RECORD_EVERY", 10)
+    monkeypatch.setattr(record, "ANNOUNCE_EVERY", 10)
+    lost = LostDatabase(monkeypatch, after=0)
+    with pytest.raises(DatabaseLost):
+        Runner(job, directory, target, max_workers=2)(CycleKind.INITIAL)
+    created = {a.label for a in target.accounts.values()} - {"admin@example.org"}
+    assert created, "some creates reached the target before the database went away"
+    assert len(created) < 59, "it stopped writing: what was not yet sent never was"
+    announced = {p.plan["values"]["email"] for p in PendingWrite.objects.filter(job=job)}
+    assert created <= announced, "every write was announced before it was sent"
+    lost.restore()
+    target.writes.clear()
+    outcome, cycle = Runner(job, directory, target)(CycleKind.FULL)
+    rows = {log.source_id: log for log in ProvisioningLog.objects.filter(job=job, action=Action.CREATE)}
+    confirmed = {uid for uid, log in rows.items() if "Confirmed after the run that sent it stopped" in
+                 log.steps[-1]["description"]}
+    assert {target.accounts[ObjectLink.objects.get(job=job, source_id=uid).target_id].label for uid in confirmed} \
+        == created, "each write that reached the target has its Create row, under the cycle that made it"
+    assert all(rows[uid].cycle_id != cycle.cycle_id and rows[uid].status == LogStatus.SUCCESS for uid in confirmed)
+    assert len([m for m, _ in target.writes if m == "create"]) == 59 - len(created), "the rest are created once"
+    assert not PendingWrite.objects.filter(job=job).exists()
+    assert ObjectLink.objects.filter(job=job, object_type=ObjectType.USER).count() == 59
+
+
+def test_a_write_that_never_landed_is_logged_as_a_failure_and_tried_again(world):
+    from provisioning.engine.types import Plan, plan_to_json
+    from provisioning.models import PendingWrite
+
+    job, directory, target = world
+    run = Runner(job, directory, target)
+    run(CycleKind.INITIAL)
+    target.accept_invitations()
+    link = ObjectLink.objects.get(job=job, source_id="u1")
+    stopped = SyncCycle.objects.create(job=job, kind=CycleKind.INCREMENTAL, status="interrupted")
+    plan = Plan(ObjectType.USER, Action.UPDATE, "u1", display_name="user1", target_id=link.target_id,
+                changes=[("givenName", "User1", "Renamed")], values={"givenName": "Renamed"},
+                change_id="8c7f0a6e-0000-4000-8000-000000000001")
+    PendingWrite.objects.create(job=job, cycle_id=stopped.cycle_id, change_id=plan.change_id, object_type="user",
+                                source_id="u1", action=Action.UPDATE, plan=plan_to_json(plan))
+    run()
+    log = ProvisioningLog.objects.get(change_id=plan.change_id)
+    assert (log.action, log.status, log.error_code, log.cycle_id) == (Action.UPDATE, LogStatus.FAILURE,
+                                                                       "WriteNotConfirmed", stopped.cycle_id)
+    stopped.refresh_from_db()
+    assert stopped.counters == {Action.UPDATE: {LogStatus.FAILURE: 1}}
+
+
+def test_a_group_whose_members_read_empty_keeps_its_members(world):
+    job, directory, target = world
+    run = Runner(job, directory, target, groups=rules(ObjectType.GROUP))
+    run(CycleKind.INITIAL)
+    [group] = target.groups.values()
+    assert len(target.members[group.id]) == 2
+    directory.memberships["g1"] = set()  # a bad read: the group "has" no members
+    target.writes.clear()
+    outcome, cycle = run(CycleKind.FULL)
+    assert len(target.members[group.id]) == 2, "no member is removed after an empty read"
+    assert not any(m == "remove_group_members" for m, _ in target.writes)
+    assert outcome.staged and "no members" in outcome.staged_reason
+    [log] = logs(job, cycle, object_type=ObjectType.GROUP)
+    assert (log.action, log.error_code) == (Action.SKIP, "StagedMemberRemovals")
+
+
+def test_no_group_is_deleted_or_emptied_after_an_empty_assignments_read(world):
+    job, directory, target = world
+    run = Runner(job, directory, target, groups=rules(ObjectType.GROUP))
+    run(CycleKind.INITIAL)
+    target.accept_invitations()
+    directory.assignments.clear()
+    target.writes.clear()
+    outcome, _ = run()
+    assert target.writes == [] and len(target.groups) == 1
+    assert "returned no assignments" in outcome.staged_reason
+
+
+def test_members_of_staged_users_stay_in_their_groups_even_if_already_suspended(world):
+    job, directory, target = world
+    run = Runner(job, directory, target, groups=rules(ObjectType.GROUP), deletion_threshold=1)
+    run(CycleKind.INITIAL)
+    target.accept_invitations()
+    [group] = target.groups.values()
+    target.by_email("user4@example.org").status = AccountStatus.SUSPENDED  # suspended by hand
+    directory.remove_member("g1", "u4")
+    directory.remove_member("g1", "u5")
+    directory.unassign("u1")
+    target.writes.clear()
+    outcome, _ = run()
+    assert outcome.staged >= 2 and target.writes == []
+    assert len(target.members[group.id]) == 2
