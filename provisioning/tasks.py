@@ -32,15 +32,16 @@ def run_job(job_id: int, force_full: bool = False, initiated_by: str = "") -> No
 
 
 @shared_task(name="provisioning.tasks.dispatch_due_jobs", ignore_result=True)
-def dispatch_due_jobs() -> int:
-    """Enqueue the jobs whose next cycle is due (beat calls this every few seconds)."""
+def dispatch_due_jobs(queue: str | None = None) -> int:
+    """Enqueue the jobs whose next cycle is due and whose lease is free or expired (beat calls this every
+    few seconds); ``queue`` sends them to a queue of its own rather than the default one."""
     now = timezone.now()
     due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).values_list("pk", flat=True)
     count = 0
     for job_id in due:
-        run_job.delay(job_id)
+        run_job.apply_async(args=[job_id], queue=queue) if queue else run_job.delay(job_id)
         count += 1
     return count
 

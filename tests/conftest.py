@@ -49,7 +49,7 @@ class GraphEmulatorProcess(EmulatorProcess):
     #: run-time settings as the fixture starts them; ``reset`` puts them back
     DEFAULT_SETTINGS = dict(
         latency_ms=0, rate_limit=0, fail_rate=0, token_fail_rate=0, token_lifetime=3599,
-        delta_page_size=100, delta_members_chunk=1000, delta_token_lifetime=7 * 86400,
+        delta_page_size=100, delta_members_chunk=1000, delta_token_lifetime=7 * 86400, empty_group_members=False,
         permissions=[
             "User.Read.All", "Group.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
             "Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
@@ -172,6 +172,10 @@ class DropboxEmulatorProcess(EmulatorProcess):
         """Replace the team with a seed, and undo what earlier tests configured."""
         self.configure(**self.DEFAULT_SETTINGS)
         return super().reset(seed, **extra)
+
+    def journal(self) -> list[tuple[str, str]]:
+        """Every change made through the API since the last reset: (route, member or group id)."""
+        return [tuple(entry) for entry in self.control("GET", "journal")["writes"]]
 
     def session(self):
         """A ``requests.Session`` that sends the SDK's https://*.dropbox*.com requests here."""

@@ -232,6 +232,7 @@ class DropboxEmulator(Emulator):
         app.router.add_post(CONTROL_PREFIX + "tokens/revoke", self._revoke_tokens)
         app.router.add_post(CONTROL_PREFIX + "members/{email}/{action}", self._member_action)
         app.router.add_post(CONTROL_PREFIX + "accounts", self._outside_accounts)
+        app.router.add_get(CONTROL_PREFIX + "journal", self._journal)
         app.on_response_prepare.append(self._request_id)
 
     @staticmethod
@@ -252,6 +253,11 @@ class DropboxEmulator(Emulator):
                     break
         page = pages.admin_members(team, members, total=len(team.members))
         return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def _journal(self, request: web.Request) -> web.Response:
+        """Every change made through the API since the seed: [route, member or group id]."""
+        self.settle()
+        return web.json_response({"writes": [list(entry) for entry in getattr(self.state, "journal", [])]})
 
     async def _revoke_tokens(self, request: web.Request) -> web.Response:
         revoked = self.oauth.revoke_all()

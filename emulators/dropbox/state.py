@@ -216,6 +216,14 @@ class Team:
 
         #: emails whose account lives outside this team -> the add_v2 failure they meet
         self.outside_accounts: dict[str, str] = {}
+        #: every change made through the API, in order: (route, member or group id)
+        self.journal: list[tuple[str, str]] = []
+
+    def note(self, route: str, object_id: str) -> None:
+        """Remember a change made through the API (tests count the writes that reached the team)."""
+        if not hasattr(self, "journal"):  # a state saved before the journal existed
+            self.journal = []
+        self.journal.append((route, object_id))
 
     # ------------------------------------------------------------------ ids
     def _random_id(self, length: int) -> str:
@@ -382,6 +390,7 @@ class Team:
                     auto_accept_seconds=auto_accept_seconds,
                 )
                 results.append(("success", member.team_member_id, email))
+                self.note("members/add", member.team_member_id)
         return results
 
     def schedule_accept(self, member: Member, when: float) -> None:
@@ -453,6 +462,7 @@ class Team:
         if "is_directory_restricted" in changes:
             member.is_directory_restricted = changes["is_directory_restricted"]
         self._index(member)
+        self.note("members/set_profile", member.team_member_id)
 
     def suspend(self, member: Member, *, now: float) -> str:
         """``members/suspend``. Returns ``"suspended"``, or ``"deleted"`` for an
@@ -462,12 +472,14 @@ class Team:
         if member.status == "suspended":
             raise Refused("suspend_inactive_user")
         if member.status == "invited":
+            self.note("members/suspend", member.team_member_id)
             self.delete_member(member)
             return "deleted"
         if self.is_last_admin(member):
             raise Refused("suspend_last_admin")
         self._set_status(member, "suspended")
         member.suspended_at = now
+        self.note("members/suspend", member.team_member_id)
         return "suspended"
 
     def unsuspend(self, member: Member) -> None:
@@ -477,6 +489,7 @@ class Team:
             raise Refused("unsuspend_non_suspended_member")
         self._set_status(member, "active")
         member.suspended_at = None
+        self.note("members/unsuspend", member.team_member_id)
 
     def delete_member(self, member: Member) -> None:
         """Forget a member entirely (a deleted invitation); it is not listed even as removed."""
@@ -553,6 +566,7 @@ class Team:
         member.disconnected = keep_account
         # An invitation never became an account, and a kept account left the team for good.
         member.recoverable = not keep_account and not was_invited
+        self.note("members/remove", member.team_member_id)
 
     def recover(self, member: Member, *, now: float) -> None:
         if not self.is_recoverable(member, now) or self._email_taken(member.email, member):
@@ -678,6 +692,7 @@ class Team:
             self.everyone_group_id = group.group_id
         if owner is not None:
             self._join(group, owner, "owner")
+        self.note("groups/create", group.group_id)
         return group
 
     def _join(self, group: Group, member: Member, access_type: str) -> None:
@@ -716,6 +731,7 @@ class Team:
                 # Only admins manage a company-managed group: its managers become plain members.
                 for tmid in group.members:
                     group.members[tmid] = "member"
+        self.note("groups/update", group.group_id)
 
     def delete_group(self, tag: str, value: str) -> Group:
         if tag == "group_id" and value in self.deleted_group_ids:
@@ -730,6 +746,7 @@ class Team:
         if group.external_id:
             self.group_by_external_id.pop(group.external_id, None)
         self.deleted_group_ids.add(group.group_id)
+        self.note("groups/delete", group.group_id)
         return group
 
     def _resolve_for_group(self, selectors: list[tuple[str, str]]) -> list[Member]:
@@ -758,6 +775,7 @@ class Team:
             raise Refused("user_must_be_active_to_be_owner")
         for (_, access), member in zip(entries, members):
             self._join(group, member, access)
+            self.note("groups/members/add", f"{group.group_id} {member.team_member_id}")
 
     def remove_group_members(self, group: Group, selectors: list[tuple[str, str]]) -> None:
         if group.management_type == "system_managed":
@@ -768,6 +786,7 @@ class Team:
         for member in members:
             if group.members.pop(member.team_member_id, None) is not None:
                 member.groups.remove(group.group_id)
+                self.note("groups/members/remove", f"{group.group_id} {member.team_member_id}")
 
     def groups_in_order(self) -> list[Group]:
         return sorted(self.groups.values(), key=lambda g: g.seq)
@@ -864,6 +883,7 @@ def build_team(
         status="active", now=joined,
     )
     if seed == "empty":
+        team.journal = []  # the seed is the starting point, not a change made through the API
         return team
 
     people = {}
@@ -888,4 +908,5 @@ def build_team(
             f"user{index:06d}@{demo.DEMO_DOMAIN}", f"User{index:06d}", "Generated",
             status=status, now=joined, external_id=f"ext-{index:06d}" if index % 2 == 0 else None,
         )
+    team.journal = []  # the seed is the starting point, not a change made through the API
     return team

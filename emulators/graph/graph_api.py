@@ -305,6 +305,8 @@ class GraphApi:
                 if m != "GET":
                     raise self._method_not_allowed()
                 self._require(req, READ_GROUPS)
+                if self.emulator.empty_group_members:  # an injected fault: every group reads empty
+                    return self._list_objects(req, [])
                 return self._list_objects(req, list(d.members[group.id].items()))
             if rest[2] == "$ref" and len(rest) == 3:
                 if m != "POST":

@@ -47,6 +47,8 @@ run-time settings (POST /_emulator/config with a JSON object):
   permissions                         list of granted application permissions (for new tokens)
   token_fail_rate                     fraction of token-endpoint requests answered 503 (default 0;
                                       --fail-rate applies to Graph routes only)
+  empty_group_members                 true: /groups/{id}/members answers every group as empty (a fault
+                                      to inject; the real service has no such switch)
 
 The sign-in side (discovery, token, authorize) is never throttled by --rate-limit; Graph requests
 are limited per tenant and application, and requests inside $batch one by one.
@@ -130,7 +132,7 @@ class GraphEmulator(Emulator):
 
     name = "graph"
     tunables = Emulator.tunables + ("token_lifetime", "delta_members_chunk", "delta_page_size",
-                                    "delta_token_lifetime", "permissions", "token_fail_rate")
+                                    "delta_token_lifetime", "permissions", "token_fail_rate", "empty_group_members")
 
     def __init__(self, args: argparse.Namespace):
         super().__init__(args)
@@ -147,6 +149,7 @@ class GraphEmulator(Emulator):
         self.delta_token_lifetime = 7 * 86400
         self.permissions = [p.strip() for p in args.permissions.split(",") if p.strip()]
         self.token_fail_rate = 0.0
+        self.empty_group_members = False
         self.signing_key = secrets.token_bytes(32)
         self.key_id = uuid.uuid4().hex[:16]
         self.seed_name = args.seed
@@ -193,6 +196,8 @@ class GraphEmulator(Emulator):
                 converted[key] = max(1, int(value))
             elif key in ("delta_token_lifetime", "latency_ms", "rate_limit", "fail_rate", "token_fail_rate"):
                 converted[key] = float(value)
+            elif key == "empty_group_members":
+                converted[key] = str(value).lower() in ("1", "true", "yes")
             else:
                 converted[key] = value
         super().configure(converted)

@@ -16,8 +16,10 @@ from .execution import Executor, Result
 from .store import Store
 from .types import Plan
 
-#: results are recorded, and writes announced, in batches of this many
-RECORD_EVERY = ANNOUNCE_EVERY = 500
+#: results are recorded in batches of this many
+RECORD_EVERY = 500
+#: writes are announced a little ahead of the executor: a run that stops leaves few never sent
+ANNOUNCE_EVERY = 200
 
 
 @dataclass

@@ -72,3 +72,15 @@ def test_the_token_endpoint_fails_only_when_asked(graph_emulator):
 
     assert answer.status_code == 503
     assert answer.json()["error"] == "temporarily_unavailable"
+
+
+def test_an_injected_fault_answers_every_group_as_empty(graph_emulator):
+    group = graph_emulator.get_all("/v1.0/groups?$top=999")[0]
+    assert graph_emulator.get_all(f"/v1.0/groups/{group['id']}/members")
+    graph_emulator.configure(empty_group_members=True)
+    assert graph_emulator.get_all(f"/v1.0/groups/{group['id']}/members") == []
+    batch = graph_emulator.graph("POST", "/v1.0/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": f"/groups/{group['id']}/members"}]}).json()
+    assert batch["responses"][0]["body"]["value"] == []
+    graph_emulator.configure(empty_group_members=False)
+    assert graph_emulator.get_all(f"/v1.0/groups/{group['id']}/members")
