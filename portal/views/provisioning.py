@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from provisioning import connections, jobs
 from provisioning.connectors.errors import ConnectorError
-from provisioning.credentials import describe_team
+from provisioning.credentials import TeamIdentity, describe_team
 from provisioning.models import Application, ProvisioningJob
 from provisioning.targets import all_packages, package_of
 from provisioning.targets.base import AuthorizationCancelled, AuthorizationForged, AuthorizationRefused
@@ -195,8 +195,6 @@ def _store_authorization(request: HttpRequest, job: ProvisioningJob, grant) -> N
     except ConnectorError as exc:
         # The token works but does not belong to an admin (or the team is unreachable): keep it, so
         # Test Connection can say exactly why, but show the problem right away.
-        from provisioning.credentials import TeamIdentity
-
         identity = TeamIdentity("", "", "", grant.team_id)
         messages.warning(request, f"Authorized, but the team could not be read: {exc.message}")
     done = jobs.finish_authorization(job, jobs.Actor.of(request), secret=grant.secret, identity=identity,

@@ -302,7 +302,8 @@ class Store:
             object_type=plan.object_type, action=action, status=status,
             error_code=(error.code if error is not None else (plan.code if status != LogStatus.SUCCESS else ""))[:120],
             error_reason=(error.message if error is not None else (plan.reason if status != LogStatus.SUCCESS else "")),
-            recommendation=(error.recommendation if error is not None and error.recommendation else plan.recommendation),
+            recommendation=(error.recommendation if error is not None and error.recommendation
+                            else plan.recommendation),
             source_id=plan.source_id, source_display_name=plan.display_name[:300], source_upn=plan.upn[:300],
             target_id=(result.target_id if result and result.target_id else plan.target_id)[:120],
             target_email=((result.target_label if result else "") or plan.target_label)[:300],
