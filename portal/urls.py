@@ -70,3 +70,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]
+
+handler500 = "portal.views.errors.server_error"
