@@ -141,8 +141,11 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
-    # allauth's defaults, spelled out so they are visible and tunable in one place.
-    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    # Failed sign-ins are counted per account (key) and per client address (ip: the real client
+    # behind TRUSTED_PROXY_COUNT proxies, see portal.auth). The account comes first, so that the
+    # attempts refused for a locked account do not also use up the address's allowance: one
+    # person hammering one account locks that account, not everyone who signs in from there.
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="5/5m/key,20/5m/ip"),
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
