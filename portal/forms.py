@@ -91,8 +91,12 @@ class RoleForm(PortalForm):
 
 
 class AddApplicationForm(PortalForm):
-    gallery_app = forms.CharField(widget=forms.HiddenInput)
-    display_name = forms.CharField(max_length=120, label="Name")
+    gallery_app = forms.CharField(widget=forms.HiddenInput, error_messages={
+        "required": "Choose an application of the gallery."})
+    display_name = forms.CharField(max_length=120, label="Name", error_messages={
+        "required": "Give the application a name.",
+        "max_length": "The name can have at most %(limit_value)d characters (it has %(show_value)d).",
+    })
 
     def clean_gallery_app(self):
         from provisioning import gallery
