@@ -68,7 +68,7 @@ def test_a_reader_sees_the_pages_without_save_controls(bob_client, application, 
         html = bob_client.get(urls[name]).content.decode()
         assert 'id="save"' not in html, name
         assert 'id="read-only"' in html, name
-        assert '<span class="btn disabled" title="Only Provisioning administrators' in html, name
+        assert 'class="btn disabled" aria-disabled="true" title="Only Provisioning administrators' in html, name
     page = bob_client.get(urls["attribute_mappings"]).content.decode()
     assert 'id="add-mapping"' not in page and 'id="restore-defaults"' not in page and "data-delete=" not in page
     assert re.search(r'<input type="checkbox" name="allow_create"[^>]*disabled', page)

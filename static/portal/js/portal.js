@@ -3,13 +3,38 @@
 (function () {
   "use strict";
 
-  // The signed-in user's menu in the top bar.
+  // The signed-in user's menu in the top bar: a disclosure button; Escape or a click elsewhere closes it.
+  function setMenu(menu, open) {
+    menu.classList.toggle("open", open);
+    var toggle = menu.querySelector("[data-menu-toggle]");
+    if (toggle) toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-menu-toggle]");
     document.querySelectorAll(".user.open").forEach(function (menu) {
-      if (!toggle || !menu.contains(toggle)) menu.classList.remove("open");
+      if (!toggle || !menu.contains(toggle)) setMenu(menu, false);
     });
-    if (toggle) toggle.parentElement.classList.toggle("open");
+    if (toggle) setMenu(toggle.parentElement, !toggle.parentElement.classList.contains("open"));
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(".user.open").forEach(function (menu) {
+      setMenu(menu, false);
+      menu.querySelector("[data-menu-toggle]").focus();
+    });
+  });
+
+  // A select with data-reveal="<value>:<selector>" shows that element only while the value is
+  // chosen (the Automatic sections of the Provisioning page, as the Entra blade does).
+  document.querySelectorAll("select[data-reveal]").forEach(function (select) {
+    var parts = select.getAttribute("data-reveal").split(":");
+    var target = document.querySelector(parts[1]);
+    if (!target) return;
+    var sync = function () { target.hidden = select.value !== parts[0]; };
+    select.addEventListener("change", sync);
+    // Browsers restore a changed select on "Back": show what it says.
+    window.addEventListener("pageshow", sync);
+    sync();
   });
 
   // Elements with data-poll="<url>" are replaced by what the URL returns, every
@@ -84,6 +109,11 @@
         event.returnValue = "";
       }
     });
+  });
+
+  // A <dialog data-open-on-load> opens with the page (a form in it was refused: it shows why).
+  document.querySelectorAll("dialog[data-open-on-load]").forEach(function (dialog) {
+    if (dialog.showModal && !dialog.open) dialog.showModal();
   });
 
   // Buttons with data-dialog="<id>" open that <dialog>; [data-close] inside closes it.

@@ -20,28 +20,54 @@
     }
   }
 
-  // ---- Tabs inside an activity's details.
+  // ---- Tabs inside an activity's details, in the ARIA tabs pattern: the links of the
+  // "Activity details" navigation become a tablist; Left and Right (Home, End) move
+  // between the tabs and show the tab's panel.
   function setUpTabs(root) {
-    var tabs = root.querySelectorAll("[data-tab]");
-    if (!tabs.length) return;
-    var select = function (tab) {
+    var list = root.querySelector(".tabs");
+    var tabs = Array.prototype.slice.call(root.querySelectorAll("[data-tab]"));
+    if (!list || !tabs.length) return;
+    list.setAttribute("role", "tablist");
+    var panelOf = function (tab) { return root.querySelector(tab.getAttribute("href")); };
+    var select = function (tab, focus) {
       tabs.forEach(function (other) {
         var on = other === tab;
         other.classList.toggle("active", on);
         other.setAttribute("aria-selected", on ? "true" : "false");
-        var panel = root.querySelector(other.getAttribute("href"));
+        other.tabIndex = on ? 0 : -1;
+        var panel = panelOf(other);
         if (panel) panel.hidden = !on;
       });
+      if (focus) tab.focus();
     };
-    tabs.forEach(function (tab) {
+    tabs.forEach(function (tab, index) {
+      var panel = panelOf(tab);
       tab.setAttribute("role", "tab");
+      if (panel) {
+        tab.id = tab.id || panel.id + "-tab";
+        tab.setAttribute("aria-controls", panel.id);
+        panel.setAttribute("role", "tabpanel");
+        panel.setAttribute("aria-labelledby", tab.id);
+        panel.tabIndex = 0;
+      }
       tab.addEventListener("click", function (event) {
         event.preventDefault();
-        select(tab);
+        select(tab, false);
+      });
+      tab.addEventListener("keydown", function (event) {
+        var next = null;
+        if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+        else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+        else if (event.key === "Home") next = tabs[0];
+        else if (event.key === "End") next = tabs[tabs.length - 1];
+        else if (event.key === " ") next = tab;
+        if (!next) return;
+        event.preventDefault();
+        select(next, true);
       });
     });
     root.classList.add("tabbed");
-    select(tabs[0]);
+    select(tabs[0], false);
   }
   document.querySelectorAll(".log-detail").forEach(setUpTabs);
 
