@@ -1,5 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright against the live server.
 
+Every page a test opens is watched for Content-Security-Policy violations: a
+test that caused one fails when it ends, with the violations listed.
+
 Screenshots go to a temporary folder, or to tests/e2e/screenshots (the ones the
 README shows) when SAVE_SCREENSHOTS=1."""
 
@@ -41,13 +44,38 @@ def browser():
         browser.close()
 
 
+# Runs in every document before its own scripts, whatever its policy says, and
+# hands each violation to the test through a binding.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__portalCspViolation({
+    page: document.location.href, directive: event.effectiveDirective, blocked: event.blockedURI,
+    source: event.sourceFile + ":" + event.lineNumber, sample: event.sample,
+  });
+}, true);
+"""
+
+_violations: dict[int, list[dict]] = {}
+
+
+def csp_violations(page) -> list[dict]:
+    """The Content-Security-Policy violations the page's documents reported so far."""
+    return _violations[id(page)]
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=live_server.url)
     context.set_default_timeout(15_000)
+    reported: list[dict] = []
+    context.expose_binding("__portalCspViolation", lambda source, violation: reported.append(violation))
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    _violations[id(page)] = reported
     yield page
     context.close()
+    del _violations[id(page)]
+    assert not reported, "the Content-Security-Policy was violated:\n" + "\n".join(map(str, reported))
 
 
 @pytest.fixture
