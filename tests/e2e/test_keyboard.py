@@ -124,8 +124,9 @@ def test_the_tutorial_from_add_to_provisioning_status_on_with_the_keyboard_only(
     page.wait_for_url("**/gallery/")
     keys.skip_to_content()
     keys.tab_to("#gallery-search")
-    keys.type("Dropbox")
-    page.wait_for_selector("#gallery-tiles [data-gallery-app=dropbox-business]")
+    with page.expect_response(lambda response: "q=Dropbox" in response.url):
+        keys.type("Dropbox")
+    page.wait_for_selector("#gallery-tiles:not([aria-busy]) [data-gallery-app=dropbox-business]")
     keys.tab_to("[data-gallery-app=dropbox-business]")
     keys.press("Enter")
     page.wait_for_selector("dialog[open]")

@@ -79,11 +79,14 @@
         url.searchParams.set("q", query);
         var extra = input.getAttribute("data-extra-params");
         if (extra) new URLSearchParams(extra).forEach(function (v, k) { url.searchParams.set(k, v); });
+        var target = document.querySelector(input.getAttribute("data-target"));
+        target.setAttribute("aria-busy", "true");
         fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
           .then(function (response) { return response.text(); })
           .then(function (html) {
             if (input.value.trim() !== query) return; // a newer search is on its way
-            document.querySelector(input.getAttribute("data-target")).innerHTML = html;
+            target.innerHTML = html;
+            target.removeAttribute("aria-busy");
           });
       }, 250);
     });
