@@ -79,6 +79,38 @@ def page(browser, live_server):
 
 
 @pytest.fixture
+def scheduler(worker_environment, tmp_path):
+    """celery beat, as `make run` starts it beside the worker (the top bar then shows both Running)."""
+    from provisioning.schedules import ensure_periodic_tasks
+    from tests.workers import CeleryProcess
+
+    ensure_periodic_tasks()  # a transactional test may have flushed them
+    with CeleryProcess("beat", "--schedule", str(tmp_path / "beat-schedule"), env=worker_environment) as beat:
+        yield beat
+
+
+def record_heartbeats() -> None:
+    """What a running worker and beat leave behind, as fresh as with `make run`: the top bar shows
+    both Running for the next 50 seconds."""
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    from provisioning.models import ServiceHeartbeat
+    from provisioning.schedules import HEARTBEAT_TASK_NAME, ensure_periodic_tasks
+
+    ensure_periodic_tasks()
+    ServiceHeartbeat.objects.update_or_create(name="worker", defaults={"last_seen": timezone.now()})
+    PeriodicTask.objects.filter(name=HEARTBEAT_TASK_NAME).update(last_run_at=timezone.now())
+
+
+@pytest.fixture
+def heartbeats(db):
+    """For tests whose screenshots show the top bar without running the services (the tutorial
+    test runs the real worker and beat)."""
+    record_heartbeats()
+
+
+@pytest.fixture
 def screenshot(tmp_path):
     """screenshot(page, "name") saves a PNG; kept in the repository only when asked."""
     folder = SCREENSHOTS if os.environ.get("SAVE_SCREENSHOTS") == "1" else tmp_path

@@ -30,7 +30,8 @@ def users_mapping(application) -> ObjectMapping:
     return ObjectMapping.objects.get(job__application=application, object_type="user")
 
 
-def test_an_administrator_edits_a_mapping_with_the_expression_builder(page, alice, automatic, services, screenshot):
+def test_an_administrator_edits_a_mapping_with_the_expression_builder(page, alice, automatic, services, screenshot,
+                                                                      heartbeats):
     from playwright.sync_api import expect
 
     application = automatic
@@ -86,7 +87,7 @@ def test_an_administrator_edits_a_mapping_with_the_expression_builder(page, alic
     assert from_job(application.job).users.rule("givenName").expression == 'Join(" ", [givenName], ToUpper([surname]))'
 
 
-def test_an_administrator_adds_a_scoping_filter_clause(page, alice, automatic, screenshot):
+def test_an_administrator_adds_a_scoping_filter_clause(page, alice, automatic, screenshot, heartbeats):
     application = automatic
     sign_in(page, alice)
     page.goto(f"/applications/{application.pk}/provisioning/mappings/user/")

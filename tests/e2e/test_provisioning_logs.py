@@ -18,7 +18,8 @@ from .conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_reader_filters_the_logs_opens_the_steps_and_downloads_the_csv(page, bob, application, screenshot):
+def test_a_reader_filters_the_logs_opens_the_steps_and_downloads_the_csv(page, bob, application, screenshot,
+                                                                         heartbeats):
     job = application.job
     rows = make_logs(job, 70)
     rows += make_logs(job, 3, source_display_name="Megan Bowen", source_upn="megan.bowen@contoso.com",

@@ -12,7 +12,8 @@ from .conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_administrator_adds_dropbox_from_the_gallery_and_walks_the_blade(page, alice, screenshot, services):
+def test_an_administrator_adds_dropbox_from_the_gallery_and_walks_the_blade(page, alice, screenshot, services,
+                                                                            heartbeats):
     page.goto("/enterprise-applications/")
     assert "/accounts/login/" in page.url  # anonymous visitors land on sign-in
     screenshot(page, "sign-in")
@@ -53,7 +54,7 @@ def test_an_administrator_adds_dropbox_from_the_gallery_and_walks_the_blade(page
     page.wait_for_url("**/accounts/login/**")
 
 
-def test_a_reader_sees_applications_but_no_add_button(page, bob, application, screenshot):
+def test_a_reader_sees_applications_but_no_add_button(page, bob, application, screenshot, heartbeats):
     sign_in(page, bob)
     assert page.locator("#add-application").count() == 0
     assert page.locator(".commandbar .btn.disabled").inner_text().strip().endswith("Add")

@@ -12,8 +12,10 @@ import zipfile
 
 import pytest
 
+from provisioning.health import service_states
 from provisioning.models import Application, ProvisioningLog
 from tests.services import entra_connector
+from tests.workers import wait_until
 
 from .conftest import sign_in
 
@@ -67,10 +69,13 @@ def unassigned(sp_id: str):
 
 
 def test_an_administrator_follows_the_tutorial_end_to_end(page, alice, services, demo_sp, engine_worker,
-                                                          screenshot):
+                                                          scheduler, screenshot):
     graph, dbx = services
     user, group = unassigned(demo_sp["id"])
+    # As with `make run`: the worker and the scheduler are alive, and the top bar says so.
+    assert wait_until(lambda: all(service.alive for service in service_states()), timeout=60)
     sign_in(page, alice)
+    assert page.inner_text("[data-service=scheduler]") == "Scheduler: Running"
     application = add_dropbox_from_the_gallery(page, screenshot)
 
     # Assign a user and a group (with a valid role, not Default Access).
@@ -110,6 +115,9 @@ def test_an_administrator_follows_the_tutorial_end_to_end(page, alice, services,
     page.wait_for_selector("#cycle-percent:has-text('100% complete')", timeout=90_000)
     assert page.inner_text("#cycle-kind") == "Initial cycle"
     assert page.inner_text("#cycle-state") == "Completed"
+    page.reload()  # the badges refresh every 10 s; the screenshot shows them as they are now
+    assert page.inner_text("[data-service=worker]") == "Worker: Running"
+    assert page.inner_text("[data-service=scheduler]") == "Scheduler: Running"
     screenshot(page, "overview")
 
     # Provisioning logs: the users are there; a row's steps; the CSV download.

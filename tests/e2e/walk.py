@@ -12,21 +12,7 @@ from provisioning.constants import LogStatus
 from provisioning.models import AttributeMapping, ProvisioningLog
 from tests.fixtures import PASSWORD
 
-from .conftest import sign_in
-
-def services_alive() -> None:
-    """The heartbeats the worker and beat write, as fresh as when both run (`make run`): the top
-    bar then shows them Running."""
-    from django.utils import timezone
-    from django_celery_beat.models import PeriodicTask
-
-    from provisioning.models import ServiceHeartbeat
-    from provisioning.schedules import HEARTBEAT_TASK_NAME, ensure_periodic_tasks
-
-    ensure_periodic_tasks()
-    ServiceHeartbeat.objects.update_or_create(name="worker", defaults={"last_seen": timezone.now()})
-    PeriodicTask.objects.filter(name=HEARTBEAT_TASK_NAME).update(last_run_at=timezone.now())
-
+from .conftest import record_heartbeats, sign_in
 
 class Walk:
     """Visits pages, hands each one to ``check`` (page -> what failed there, "" if nothing), and keeps
@@ -46,7 +32,7 @@ class Walk:
             self.failures[name] = found
 
     def visit(self, name: str, url: str, ready: str = "main") -> None:
-        services_alive()
+        record_heartbeats()  # the top bar shows the worker and the scheduler Running
         response = self.page.goto(url)
         assert response.ok, f"{name}: {url} answered {response.status}"
         self.page.wait_for_selector(ready)
