@@ -78,17 +78,6 @@ def page(browser, live_server):
     assert not reported, "the Content-Security-Policy was violated:\n" + "\n".join(map(str, reported))
 
 
-@pytest.fixture
-def scheduler(worker_environment, tmp_path):
-    """celery beat, as `make run` starts it beside the worker (the top bar then shows both Running)."""
-    from provisioning.schedules import ensure_periodic_tasks
-    from tests.workers import CeleryProcess
-
-    ensure_periodic_tasks()  # a transactional test may have flushed them
-    with CeleryProcess("beat", "--schedule", str(tmp_path / "beat-schedule"), env=worker_environment) as beat:
-        yield beat
-
-
 def record_heartbeats() -> None:
     """What a running worker and beat leave behind, as fresh as with `make run`: the top bar shows
     both Running for the next 50 seconds."""
@@ -105,8 +94,8 @@ def record_heartbeats() -> None:
 
 @pytest.fixture
 def heartbeats(db):
-    """For tests whose screenshots show the top bar without running the services (the tutorial
-    test runs the real worker and beat)."""
+    """For tests whose screenshots show the top bar: the worker and the scheduler as `make run` has
+    them, alive."""
     record_heartbeats()
 
 
