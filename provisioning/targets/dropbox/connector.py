@@ -22,7 +22,7 @@ from dropbox import team, team_common
 from stone.backends.python_rsrc.stone_validators import ValidationError
 
 from ...batching import chunked
-from ...connectors.calls import CallStats
+from ...connectors.calls import CallStats, JobPace
 from ...connectors.errors import ConnectorError, CredentialsError, DryRunWrite, RateLimited, TransientError
 from ...connectors.routing import REAL_DROPBOX_API_URL, REAL_DROPBOX_WEB_URL, build_routes, routed_session
 from ..base import Account, CreateOutcome, NewAccount, RemoveOptions, TargetGroup
@@ -129,6 +129,8 @@ class DropboxConnector:
         self.max_wait = max_wait
         self.on_rate_limit = on_rate_limit
         self.poll_interval = poll_interval
+        #: how long each kind of async job takes, learnt from the answers (see JobPace)
+        self._paces: dict[str, JobPace] = {}
         self.stats = CallStats()
 
     @classmethod
@@ -169,12 +171,19 @@ class DropboxConnector:
                 raise exc from raw
 
     def _poll(self, action: str, status_method: Callable, job_id: str, timeout: float = 600.0):
-        """Wait for an async job; return its complete value."""
-        deadline = time.monotonic() + timeout
-        interval = self.poll_interval
+        """Wait for an async job; return its complete value. The first look comes after about as
+        long as such jobs have taken so far (learnt per kind of job), later looks back off."""
+        pace = self._paces.setdefault(status_method.__name__, JobPace(initial=self.poll_interval))
+        started = time.monotonic()
+        deadline = started + timeout
+        wait = pace.first_wait()
+        looks = 0
         while True:
+            self.sleep(wait)
+            looks += 1
             result = self._call(action, status_method, job_id)
             if result.is_complete():
+                pace.finished(time.monotonic() - started, looks=looks)
                 return result.get_complete() if hasattr(result, "get_complete") else None
             if getattr(result, "is_failed", lambda: False)():
                 raise ConnectorError(f"Dropbox could not {action}: {result.get_failed()}", service="Dropbox",
@@ -182,8 +191,7 @@ class DropboxConnector:
             if time.monotonic() > deadline:
                 raise TransientError(f"Dropbox is still working on '{action}' after {timeout:.0f} s.",
                                      service="Dropbox", code="DropboxJobTimeout")
-            self.sleep(interval)
-            interval = min(interval * 1.5, 2.0)
+            wait = pace.next_wait(wait, looks)
 
     # ------------------------------------------------------------------ team and admin
     def get_info(self) -> dict:
