@@ -30,16 +30,19 @@ log = logging.getLogger(__name__)
 
 
 class AdaptiveLimit:
-    """How many writes may be in flight: halved on a rate limit, one more after
-    every ``limit`` successes (additive increase, multiplicative decrease)."""
+    """How many writes may be in flight. It starts small and doubles after every ``limit``
+    successes until the target first answers 429 (slow start); from then on it is halved on a
+    rate limit and grows by one after every ``limit`` successes (additive increase,
+    multiplicative decrease)."""
 
     def __init__(self, initial: int = 8, maximum: int = 32, minimum: int = 1):
-        self.limit = initial
         self.maximum = maximum
         self.minimum = minimum
+        self.limit = max(minimum, min(initial, maximum))
         self.active = 0
-        self.peak = initial
+        self.peak = self.limit
         self.throttles = 0
+        self.slow_start = True
         self._successes = 0
         self._cond = threading.Condition()
 
@@ -55,7 +58,8 @@ class AdaptiveLimit:
             if ok:
                 self._successes += 1
                 if self._successes >= self.limit and self.limit < self.maximum:
-                    self.limit += 1
+                    grown = self.limit * 2 if self.slow_start else self.limit + 1
+                    self.limit = min(self.maximum, grown)
                     self.peak = max(self.peak, self.limit)
                     self._successes = 0
             self._cond.notify_all()
@@ -63,6 +67,7 @@ class AdaptiveLimit:
     def throttled(self, _wait: float = 0.0) -> None:
         with self._cond:
             self.throttles += 1
+            self.slow_start = False
             self.limit = max(self.minimum, self.limit // 2)
             self._successes = 0
 
