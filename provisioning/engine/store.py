@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..batching import chunked
+from ..bulk import insert_rows, upsert_rows
 from ..constants import Action, LinkState, LogStatus, ObjectType
 from ..models import (
     Escrow,
@@ -130,7 +131,7 @@ class Store:
             rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
                     for kind, table in (("user", users), ("group", groups))
                     for gid, members in table.items() for mid in members)
-            _bulk_create(SourceMembership, rows)
+            insert_rows(SourceMembership, rows)
 
     def replace_group_memberships(self, group_ids: set[str], users: dict[str, set[str]],
                                   groups: dict[str, set[str]]) -> None:
@@ -142,7 +143,7 @@ class Store:
             rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
                     for kind, table in (("user", users), ("group", groups))
                     for gid, members in table.items() for mid in members)
-            _bulk_create(SourceMembership, rows, ignore_conflicts=True)
+            insert_rows(SourceMembership, rows, ignore_conflicts=True)
 
     def apply_membership_changes(self, added: Iterable[MemberChange], removed: Iterable[MemberChange],
                                  dropped_groups: Iterable[str] = ()) -> None:
@@ -157,7 +158,7 @@ class Store:
                 by_group[change.group_id].append(change.member_id)
             for gid, mids in by_group.items():
                 SourceMembership.objects.filter(job=self.job, group_id=gid, member_id__in=mids).delete()
-            _bulk_create(SourceMembership, (SourceMembership(job=self.job, group_id=c.group_id, member_id=c.member_id,
+            insert_rows(SourceMembership, (SourceMembership(job=self.job, group_id=c.group_id, member_id=c.member_id,
                                                              member_type=c.kind) for c in added), ignore_conflicts=True)
 
     def assignments(self) -> list[dict]:
@@ -172,7 +173,7 @@ class Store:
             return
         with transaction.atomic():
             SourceAssignment.objects.filter(job=self.job).delete()
-            _bulk_create(SourceAssignment, (
+            insert_rows(SourceAssignment, (
                 SourceAssignment(job=self.job, assignment_id=r["id"], principal_id=r["principalId"],
                                  principal_type=r["principalType"], app_role_id=r["appRoleId"],
                                  principal_display_name=(r.get("principalDisplayName") or "")[:300])
@@ -197,10 +198,10 @@ class Store:
             plan.change_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
         if self.read_only:
             return
-        PendingWrite.objects.bulk_create(
-            [PendingWrite(job=self.job, cycle_id=cycle_id, change_id=plan.change_id, initiated_by=self.initiated_by,
-                          object_type=plan.object_type, source_id=plan.source_id, action=plan.action,
-                          plan=plan_to_json(plan)) for plan in plans], batch_size=BULK)
+        insert_rows(PendingWrite, (
+            PendingWrite(job=self.job, cycle_id=cycle_id, change_id=plan.change_id, initiated_by=self.initiated_by,
+                         object_type=plan.object_type, source_id=plan.source_id, action=plan.action,
+                         plan=plan_to_json(plan)) for plan in plans))
 
     def pending_writes(self, *, on_demand_older_than: timedelta = timedelta(minutes=10)) -> list[PendingWrite]:
         """Writes announced by runs that are over (a cycle of this job that is not this one; provision on
@@ -413,9 +414,8 @@ class _Batch:
         job = self.store.job
         with transaction.atomic():
             if self.upserts:
-                ObjectLink.objects.bulk_create(
-                    list(self.upserts.values()), batch_size=BULK, update_conflicts=True,
-                    unique_fields=["job", "object_type", "source_id"],
+                upsert_rows(
+                    ObjectLink, self.upserts.values(), unique_fields=["job", "object_type", "source_id"],
                     update_fields=["target_id", "display_name", "user_principal_name", "target_email", "state",
                                    "exported", "disabled_at", "updated_at"],
                 )
@@ -425,7 +425,7 @@ class _Batch:
                 Escrow.objects.filter(job=job, object_type=object_type, source_id__in=ids).delete()
             for result in self.escrow_add:
                 self.store._escrow(result, self.now)
-            _bulk_create(ProvisioningLog, self.logs, ignore_conflicts=True)
+            insert_rows(ProvisioningLog, self.logs, ignore_conflicts=True)
             for ids in chunked(self.done, BULK):
                 PendingWrite.objects.filter(job=job, change_id__in=ids).delete()
 
@@ -440,7 +440,4 @@ def _plain(counters) -> dict:
     return {action: dict(statuses) for action, statuses in counters.items()}
 
 
-def _bulk_create(model, rows, ignore_conflicts: bool = False) -> None:
-    for batch in chunked(rows, BULK):
-        model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
 

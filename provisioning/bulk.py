@@ -1,0 +1,108 @@
+"""Many rows at once: PostgreSQL's ``COPY`` (through psycopg 3) where the
+database is PostgreSQL, Django's ``bulk_create`` elsewhere (SQLite).
+
+A cycle writes a log row for every object and a link for most; at 100,000
+users, building an ``INSERT`` with a parameter per column per row costs more
+than the database does. ``COPY`` streams the rows instead. Where a row may
+already exist (a log row already recorded, a link to update) the rows are
+copied into a scratch table first and moved with one ``INSERT … ON CONFLICT``.
+Either way all the rows land or none do (a savepoint inside the caller's
+transaction), and an error is Django's own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models, transaction
+
+from .batching import chunked
+
+BULK = 2000
+_scratch = itertools.count()
+
+
+def _fields(model: type[models.Model]) -> list[models.Field]:
+    """The columns an insert writes: every concrete one except an automatic primary key."""
+    return [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+
+
+def _row(obj: models.Model, fields: Sequence[models.Field]) -> list:
+    values = []
+    for f in fields:
+        value = f.pre_save(obj, add=True)  # auto_now and auto_now_add, as save() would
+        if isinstance(f, models.JSONField):
+            values.append(None if value is None and f.null else json.dumps(value, cls=f.encoder))
+        else:
+            values.append(f.get_db_prep_save(value, connection))
+    return values
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[list]) -> None:
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    # psycopg's own errors become Django's (IntegrityError, OperationalError, ...), as for any query
+    statement = f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _through_scratch(model: type[models.Model], objs: list[models.Model], conflict: str) -> None:
+    """Copy rows into a scratch table shaped like the model's, then move them with one statement
+    ending in ``conflict`` (an ``ON CONFLICT`` clause)."""
+    fields = _fields(model)
+    columns = [f.column for f in fields]
+    table = model._meta.db_table
+    scratch = f"bulk_{table}_{next(_scratch)}"
+    quote = connection.ops.quote_name
+    quoted = ", ".join(quote(c) for c in columns)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {quote(scratch)} AS SELECT {quoted} FROM {quote(table)} "
+                           f"WITH NO DATA")
+        _copy(scratch, columns, (_row(obj, fields) for obj in objs))
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(table)} ({quoted}) SELECT {quoted} FROM {quote(scratch)} {conflict}")
+            cursor.execute(f"DROP TABLE {quote(scratch)}")
+
+
+def insert_rows(model: type[models.Model], objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> None:
+    """Insert these unsaved model instances (their primary keys are not read back). With
+    ``ignore_conflicts``, rows that would break a unique constraint are left out, as
+    ``bulk_create(ignore_conflicts=True)`` does."""
+    objs = list(objs)
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for batch in chunked(objs, BULK):
+                model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
+        return
+    if ignore_conflicts:
+        _through_scratch(model, objs, "ON CONFLICT DO NOTHING")
+        return
+    fields = _fields(model)
+    with transaction.atomic():
+        _copy(model._meta.db_table, [f.column for f in fields], (_row(obj, fields) for obj in objs))
+
+
+def upsert_rows(model: type[models.Model], objs: Iterable[models.Model], *, unique_fields: Sequence[str],
+                update_fields: Sequence[str]) -> None:
+    """Insert these instances, or update ``update_fields`` of the row already holding the same
+    ``unique_fields``, as ``bulk_create(update_conflicts=True, ...)`` does."""
+    objs = list(objs)
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for batch in chunked(objs, BULK):
+                model.objects.bulk_create(batch, update_conflicts=True, unique_fields=unique_fields,
+                                          update_fields=update_fields)
+        return
+    quote = connection.ops.quote_name
+    meta = model._meta
+    unique = ", ".join(quote(meta.get_field(name).column) for name in unique_fields)
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields))
+    _through_scratch(model, objs, f"ON CONFLICT ({unique}) DO UPDATE SET {updates}")
