@@ -3,7 +3,7 @@ of a provisioned object, and the plan made for one object."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from ..constants import Action
@@ -80,9 +80,14 @@ class Plan:
 _PLAN_FIELDS = {f.name for f in fields(Plan)}
 
 
+_PLAN_NAMES = tuple(f.name for f in fields(Plan))
+
+
 def plan_to_json(plan: Plan) -> dict:
-    """A plan as JSON, to keep with its announced write."""
-    return asdict(plan)
+    """A plan as JSON, to keep with its announced write. Its values are plain data already (strings,
+    lists, dicts of them), so a shallow copy serializes as ``asdict``'s deep one would, at a fraction
+    of the cost."""
+    return {name: getattr(plan, name) for name in _PLAN_NAMES}
 
 
 def plan_from_json(data: dict) -> Plan:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..connectors.calls import CallStats
@@ -167,7 +168,11 @@ class ObjectSchema:
     name_attribute: str = ""
 
     def spec(self, name: str) -> AttributeSpec | None:
-        return next((spec for spec in self.attributes if spec.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, AttributeSpec]:
+        return {spec.name: spec for spec in self.attributes}
 
     @property
     def names(self) -> list[str]:

@@ -87,3 +87,19 @@ def test_rows_written_in_a_transaction_that_fails_are_gone_with_it(job):
         assert ProvisioningLog.objects.count() == 2
         raise RuntimeError("the cycle stopped")
     assert not ProvisioningLog.objects.exists() and not ObjectLink.objects.exists()
+
+
+def test_delete_rows_removes_exactly_the_rows_named_within_the_other_conditions(job, application):
+    from provisioning.bulk import delete_rows
+    from provisioning.models import PendingWrite
+
+    ids = [uuid.uuid4() for _ in range(4100)]
+    insert_rows(PendingWrite, (PendingWrite(job=job, change_id=c, object_type="User", source_id=f"u{i}",
+                                            action="Create", plan={}) for i, c in enumerate(ids)))
+    insert_rows(ObjectLink, [ObjectLink(job=job, object_type=t, source_id="same", target_id=t) for t in ("User", "Group")])
+    delete_rows(PendingWrite, "change_id", [str(c) for c in ids[:4000]] + [str(uuid.uuid4())], job=job)
+    assert set(PendingWrite.objects.values_list("change_id", flat=True)) == set(ids[4000:])
+    delete_rows(ObjectLink, "source_id", ["same", "other"], job=job, object_type="Group")
+    assert list(ObjectLink.objects.values_list("object_type", flat=True)) == ["User"]
+    delete_rows(ObjectLink, "source_id", [], job=job)
+    assert ObjectLink.objects.count() == 1
