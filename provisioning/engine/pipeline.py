@@ -93,6 +93,8 @@ class Pipeline:
         """Plans for groups: their members are the linked accounts of their users."""
         ctx, schema = self.ctx, self.schema.groups
         items = list(items)
+        if not items:
+            return []  # an incremental cycle that touched no group reads none of the target's
         evaluations = [evaluate_group(item, config=ctx.config, schema=self.schema, assignments=assignments,
                                       link=links.get(item.source_id), now=ctx.now) for item in items]
         index = TargetIndex(schema, self.target.iter_groups())

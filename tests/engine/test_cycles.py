@@ -120,6 +120,21 @@ def test_incremental_create_and_attribute_changes(started, run_cycle, graph, dbx
     assert sum(n for r, n in calls.items() if r.startswith("POST /2/team/")) <= 2 * 2 + 2
 
 
+def test_attribute_changes_alone_cost_one_write_each_and_two_reads_in_all(started, run_cycle, graph, dbx):
+    """No group is touched: the target's groups are not listed; the admin check and one batched
+    lookup are the only reads, whatever the number of changes."""
+    links = list(ObjectLink.objects.filter(job=started, object_type="user").exclude(
+        target_email=started.target_admin_email)[:3])
+    for n, link in enumerate(links):
+        graph.graph("PATCH", f"/v1.0/users/{link.source_id}", json={"givenName": f"Changed{n}"})
+    dbx.reset_stats()
+    cycle = run_cycle(started)
+    assert cycle.kind == CycleKind.INCREMENTAL and cycle.status == CycleStatus.SUCCEEDED, cycle.error
+    calls = {r: n for r, n in dbx.stats()["requests"].items() if r.startswith("POST /2/")}
+    assert calls == {"POST /2/team/token/get_authenticated_admin": 1, "POST /2/team/members/get_info_v2": 1,
+                     "POST /2/team/members/set_profile_v2": 3}
+
+
 def test_a_rename_of_the_email_follows(started, run_cycle, graph, dbx):
     link = ObjectLink.objects.filter(job=started, object_type="user").exclude(
         target_email=started.target_admin_email).first()
