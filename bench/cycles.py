@@ -4,6 +4,7 @@
     .venv/bin/python bench/cycles.py                       # 100,000 users, 1,000 groups, 30 ms latency
     .venv/bin/python bench/cycles.py --users 20000         # a quicker run
     .venv/bin/python bench/cycles.py --database-url postgres://postgres@127.0.0.1:5432/bench_cycles
+    .venv/bin/python bench/cycles.py --users 20000 --profile /tmp/cycle.txt   # with py-spy's samples
 
 It creates a scratch PostgreSQL database (dropped at the end unless --keep),
 starts the Graph emulator with ``--seed synthetic:N`` (N users in groups of 100,
@@ -43,16 +44,52 @@ def psql(admin_url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def child(env: dict, *args: str) -> tuple[float, float, str]:
-    """Run manage.py in a child process: (seconds, peak RSS in MB, output)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child(env: dict, *args: str, profile: str = "") -> tuple[float, float, float, str]:
+    """Run manage.py in a child process: (seconds, peak RSS in MB, CPU seconds, output). With
+    ``profile`` (a file name), py-spy samples it and writes the top functions there."""
+    command = [sys.executable, "manage.py", *args]
+    if profile:
+        # py-spy (pip install py-spy) samples every thread; --gil counts only the thread holding the GIL
+        command = ["py-spy", "record", "--format", "raw", "--output", profile, "--rate", "100",
+                   *os.environ.get("BENCH_PYSPY", "--gil").split(), "--", *command]
     started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds, max(peak, before) / 1024, done.stdout
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, max(after.ru_maxrss, before.ru_maxrss) / 1024, cpu, done.stdout
+
+
+def top_of_profile(path: str, count: int = 15) -> list[tuple[float, str]]:
+    """The functions most often on the sampled stacks (inclusive), as shares of all samples."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        total += int(samples)
+        for frame in set(stack.split(";")):
+            inclusive[frame] = inclusive.get(frame, 0) + int(samples)
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+    return [(n / total, frame) for frame, n in ranked[:count]] if total else []
+
+
+def last_cycle() -> tuple[float, int]:
+    """Seconds and Dropbox calls of the last cycle, as the portal recorded them."""
+    from provisioning.models import SyncCycle
+
+    cycle = SyncCycle.objects.order_by("-started_at").first()
+    return cycle.duration.total_seconds(), cycle.target_calls
 
 
 def main() -> None:
@@ -63,6 +100,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=32, help="most Dropbox writes in flight")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_cycles")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="sample the initial cycle with py-spy into FILE and print its top functions")
     args = parser.parse_args()
 
     url = urlsplit(args.database_url)
@@ -93,24 +132,41 @@ def main() -> None:
 
         print(f"Initial cycle: {args.users:,} users in {args.users // 100:,} groups (all assigned), "
               f"{args.latency_ms:.0f} ms latency on every call, PostgreSQL, {args.workers} writes in flight")
-        seconds, peak_mb, output = child(env, "provision", "--workers", str(args.workers))
+        emulators_cpu = cpu_seconds(graph.proc.pid) + cpu_seconds(dropbox.proc.pid)
+        dropbox.reset_stats()
+        seconds, peak_mb, cpu, output = child(env, "provision", "--workers", str(args.workers),
+                                              profile=args.profile)
+        emulators_cpu = cpu_seconds(graph.proc.pid) + cpu_seconds(dropbox.proc.pid) - emulators_cpu
         print(output.rstrip())
+        cycle_seconds, _ = last_cycle()
+        calls = sum(n for route, n in dropbox.stats()["requests"].items() if route.startswith("POST /2/"))
+        floor = calls * args.latency_ms / 1000 / args.workers
         memberships = args.users
         objects = args.users + args.users // 100 + memberships
-        print(f"  wall time        {seconds:.1f} s ({seconds / 60:.2f} min)")
+        print(f"  wall time        {seconds:.1f} s ({seconds / 60:.2f} min), of which the cycle {cycle_seconds:.1f} s")
+        print(f"  Dropbox calls    {calls:,}; call floor (calls x latency / writes in flight) {floor:.1f} s; "
+              f"cycle / floor {cycle_seconds / floor:.1f}")
+        print(f"  CPU              cycle's process {cpu:.1f} s ({cpu / args.users * 1000:.2f} s per 1,000 users), "
+              f"emulators {emulators_cpu:.1f} s")
         print(f"  peak memory      {peak_mb:.0f} MB (the cycle's process)")
+        if args.profile:
+            print(f"  profile          {args.profile} (py-spy raw); most often on the stack:")
+            for share, frame in top_of_profile(args.profile):
+                print(f"    {share:6.1%}  {frame[:110]}")
         print(f"  Microsoft's estimate for {objects:,} users, groups and memberships at 0.01-0.08 min each: "
               f"{objects * 0.01:,.0f} to {objects * 0.08:,.0f} minutes "
               f"({objects * 0.01 / 60:,.1f} to {objects * 0.08 / 60:,.1f} hours)")
 
         change_users(graph, client_secret, args.changes)
         dropbox.reset_stats()
-        seconds, _, output = child(env, "provision", "--workers", str(args.workers))
+        seconds, _, cpu, output = child(env, "provision", "--workers", str(args.workers))
+        cycle_seconds, _ = last_cycle()
         calls = dropbox.stats()["requests"]
         dropbox_calls = sum(n for route, n in calls.items() if route.startswith("POST /2/"))
         print(f"\nIncremental cycle: {args.changes} users changed in Entra ID")
         print(output.rstrip())
-        print(f"  wall time        {seconds:.2f} s")
+        print(f"  wall time        {seconds:.2f} s (the process), of which the cycle {cycle_seconds:.2f} s")
+        print(f"  CPU              {cpu:.1f} s (the process)")
         print(f"  Dropbox calls    {dropbox_calls} ({dropbox_calls / args.changes:.2f} per change)")
         for route, count in sorted(calls.items()):
             if route.startswith("POST /2/"):
