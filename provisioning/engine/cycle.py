@@ -11,7 +11,7 @@ This module only orders the phases; each lives in its own module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -125,6 +125,13 @@ class _Work:
     groups: Callable[[set[str]], list[SourceGroup]] | None
 
 
+def _consumed(items: list) -> Iterator:
+    """The items in order, each dropped from the list as it is handed out."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 class Cycle:
     """Runs one cycle. Build it with the connectors, the configuration and a store; call
     :meth:`run`; once the job's state is settled, ``outcome.snapshot.commit(store)``."""
@@ -164,13 +171,15 @@ class Cycle:
         if work.groups is not None:
             relinked = {p.source_id for p in user_plans
                         if p.newly_linked or p.action in (Action.CREATE, Action.DELETE)}
+            staged_accounts = {p.target_id for p in user_plans if p.staged}
+            users_planned = len(user_plans)
+            del user_plans  # recorded: let them go before the groups are planned
             self.store.set_phase("Planning groups")
             group_plans = pipeline.plan_groups(work.groups(relinked), work.assignments,
                                                self.store.links(ObjectType.GROUP))
-            staged_accounts = {p.target_id for p in user_plans if p.staged}
             self.outcome.staging.add(stage_groups(group_plans, staged_accounts, self.config, self.permit,
                                                   self.target.names, suspicion))
-            self.store.in_scope = len(user_plans) + len(group_plans)
+            self.store.in_scope = users_planned + len(group_plans)
             self._apply(group_plans, "Provisioning groups")
         self.outcome.counters = {a: dict(s) for a, s in self.store.counters.items()}
         return self.outcome
@@ -187,12 +196,15 @@ class Cycle:
         return empty_read_reason(self.config, work.suspicion_read, in_scope=pipeline.in_scope_users, links=work.links)
 
     def _plan_users(self, pipeline: Pipeline, work: _Work) -> list[Plan]:
-        index = None
-        if work.index_from_team:
-            self.store.set_phase(f"Reading the {self.target.names.container}")
-            index = pipeline.team_index(work.links)
-            self.store.set_phase("Planning")
-        evaluations = pipeline.evaluate_users(work.users, work.assignments, work.links)
+        if not work.index_from_team:
+            evaluations = pipeline.evaluate_users(work.users, work.assignments, work.links)
+            return pipeline.plan_users(evaluations, work.links)
+        self.store.set_phase(f"Reading the {self.target.names.container}")
+        index = pipeline.team_index(work.links)
+        self.store.set_phase("Planning")
+        # One user at a time, each let go once planned: a whole tenant's attributes and evaluations
+        # are never held beside its plans.
+        evaluations = pipeline.iter_evaluations(_consumed(work.users), work.assignments, work.links)
         return pipeline.plan_users(evaluations, work.links, index)
 
     def _apply(self, plans: list[Plan], phase: str) -> None:
@@ -219,6 +231,7 @@ class Cycle:
                 continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
             gone = "" if user is not None else (SOFT_DELETED if self.reader.soft_deleted(uid) else HARD_DELETED)
             items.append(SourceUser(uid, user, gone, frozenset(groups_of.get(uid, ()))))
+        read.users.clear()  # the items hold what is needed, and are let go as they are planned
 
         def groups(_relinked: set[str]) -> list[SourceGroup]:
             group_links = self.store.links(ObjectType.GROUP)

@@ -18,7 +18,7 @@ SOFT_DELETED = "soft"
 HARD_DELETED = "hard"
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceUser:
     """A user to evaluate: its attributes as read (None when it is gone) and its groups."""
 
@@ -28,7 +28,7 @@ class SourceUser:
     groups: frozenset[str] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceGroup:
     """A group to evaluate: its attributes (None when unknown) and its members' source ids."""
 
@@ -38,7 +38,7 @@ class SourceGroup:
     users: frozenset[str] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluation:
     """One source object, evaluated once."""
 

@@ -72,7 +72,7 @@ class AdaptiveLimit:
             self._successes = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """What became of one planned action."""
 

@@ -16,7 +16,7 @@ from ..targets.base import ObjectSchema
 from .config import AttributeRule, ObjectRules
 
 
-@dataclass
+@dataclass(slots=True)
 class Mapped:
     """The target values of one object, and what kept any of them from flowing."""
 
@@ -28,7 +28,7 @@ class Mapped:
         return not self.errors
 
 
-@dataclass
+@dataclass(slots=True)
 class MappedValues:
     """An object's mapped values for a create and for an update, from one evaluation."""
 

@@ -13,7 +13,7 @@ from .types import LinkInfo
 LINK = "link"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """The target object found for a source object (None when there is none), how it was
     found, and which source object the portal already linked it to (if any)."""

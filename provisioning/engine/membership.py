@@ -31,7 +31,7 @@ class Memberships:
         return set(self.users) | set(self.groups)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberChange:
     """A member added to or removed from a group (from ``members@delta``)."""
 

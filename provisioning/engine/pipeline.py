@@ -7,7 +7,7 @@ matching values; its groups and their members) before planning, which is pure.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ..constants import ObjectType
 from ..targets.base import TargetConnector
@@ -58,13 +58,21 @@ class Pipeline:
 
     def evaluate_users(self, items: Iterable[SourceUser], assignments: Assignments,
                        links: Mapping[str, LinkInfo]) -> list[Evaluation]:
-        ctx = self.ctx
-        return [evaluate_user(item, config=ctx.config, schema=self.schema, assignments=assignments,
-                              link=links.get(item.source_id), now=ctx.now) for item in items]
+        return list(self.iter_evaluations(items, assignments, links))
 
-    def plan_users(self, evaluations: list[Evaluation], links: Mapping[str, LinkInfo],
+    def iter_evaluations(self, items: Iterable[SourceUser], assignments: Assignments,
+                         links: Mapping[str, LinkInfo]) -> Iterator[Evaluation]:
+        """Each user evaluated as it is reached: with a team index, a user is planned before the next
+        is evaluated, so the evaluations of a whole tenant are never held at once."""
+        ctx = self.ctx
+        for item in items:
+            yield evaluate_user(item, config=ctx.config, schema=self.schema, assignments=assignments,
+                                link=links.get(item.source_id), now=ctx.now)
+
+    def plan_users(self, evaluations: Iterable[Evaluation], links: Mapping[str, LinkInfo],
                    index: TargetIndex | None = None) -> list[Plan]:
-        """Plans for evaluated users; without ``index``, the accounts are looked up for them."""
+        """Plans for evaluated users; without ``index``, the accounts are looked up for them (and
+        ``evaluations`` must be a list, read twice)."""
         if index is None:
             index = self.lookup_index(evaluations, links)
         attributes = matching_attributes(self.ctx.config.users.matching_rules)
@@ -115,7 +123,7 @@ class Pipeline:
         """The target accounts each group should hold: its users' linked accounts, never the
         admin who authorized the portal."""
         users = set().union(*(item.users for item in items)) if items else set()
-        target_of = {uid: link.target_id for uid, link in self.store.links_for(ObjectType.USER, users).items()}
+        target_of = self.store.target_ids(ObjectType.USER, users)
         protected = self.ctx.config.protected_account_id
         return {item.source_id: {target_of[u] for u in item.users if u in target_of} - {protected}
                 for item in items}

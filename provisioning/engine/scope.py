@@ -18,7 +18,7 @@ from ..expressions.scoping import matches
 from .config import EngineConfig, ObjectRules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     in_scope: bool
     code: str

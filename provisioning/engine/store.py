@@ -96,6 +96,18 @@ class Store:
                                                                source_id__in=ids)))
         return found
 
+    def target_ids(self, object_type: str, source_ids: Iterable[str]) -> dict[str, str]:
+        """Source id -> target id of these linked objects (no more of the links than that)."""
+        wanted = set(source_ids)
+        rows = ObjectLink.objects.filter(job=self.job, object_type=object_type)
+        if len(wanted) > BULK:
+            return {sid: tid for sid, tid in rows.values_list("source_id", "target_id").iterator(chunk_size=BULK)
+                    if sid in wanted}
+        found: dict[str, str] = {}
+        for ids in chunked(wanted, BULK):
+            found.update(rows.filter(source_id__in=ids).values_list("source_id", "target_id"))
+        return found
+
     def links_past_grace(self, days: int | None, now: datetime) -> list[str]:
         """Source ids of users suspended longer than the grace period."""
         if days is None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from ..constants import Action
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkInfo:
     """What the engine knows of a provisioned object from its link row."""
 
@@ -28,7 +28,7 @@ WRITING_ACTIONS = (Action.CREATE, Action.UPDATE, Action.DISABLE, Action.ENABLE, 
 STAGED_ACTIONS = (Action.STAGED_DELETE, Action.STAGED_DISABLE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """One planned action on one object, with the reason and the steps of its log row."""
 

@@ -31,7 +31,7 @@ class AccountStatus:
     REMOVED = "removed"
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     """A user account in the target, with its attribute values under the target
     schema's names (``{"email": ..., "givenName": ...}``)."""
@@ -65,7 +65,7 @@ class NewAccount:
     send_welcome_email: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class CreateOutcome:
     """What the target did with one new account of a batch."""
 
