@@ -137,8 +137,10 @@ class ProvisioningForm(forms.ModelForm):
         model = ProvisioningJob
         fields = [
             "mode", "notification_email", "notify_on_failure", "scope", "prevent_accidental_deletion",
-            "deletion_threshold", "interval_minutes", "wipe_devices_on_disable", "delete_after_days",
-            "transfer_files_to_email", "remove_invited_members", "expand_nested_groups", "enabled",
+            "deletion_threshold", "interval_minutes", "on_unassigned", "on_out_of_scope", "on_disabled",
+            "on_soft_deleted", "on_hard_deleted", "wipe_devices_on_disable", "delete_after_days",
+            "keep_account_on_remove", "wipe_devices_on_remove", "transfer_files_to_email", "remove_invited_members",
+            "send_welcome_email", "expand_nested_groups", "enabled",
         ]
         labels = {
             "mode": "Provisioning Mode",
@@ -150,6 +152,14 @@ class ProvisioningForm(forms.ModelForm):
             "interval_minutes": "Provisioning interval (minutes)",
             "wipe_devices_on_disable": "Wipe data from the devices of suspended members",
             "remove_invited_members": "Remove invited members who are deprovisioned before they join",
+            "on_unassigned": "When a user is unassigned from the application",
+            "on_out_of_scope": "When a user no longer matches the scoping filters",
+            "on_disabled": "When a user is disabled in Microsoft Entra ID",
+            "on_soft_deleted": "When a user is deleted in Microsoft Entra ID (recycle bin)",
+            "on_hard_deleted": "When a user is permanently deleted in Microsoft Entra ID",
+            "keep_account_on_remove": "Keep removed members' accounts as Dropbox accounts of their own",
+            "wipe_devices_on_remove": "Wipe data from the devices of removed members",
+            "send_welcome_email": "Send Dropbox's welcome email to new members",
             "expand_nested_groups": "Include members of nested groups",
             "enabled": "Provisioning Status",
         }
@@ -159,8 +169,14 @@ class ProvisioningForm(forms.ModelForm):
             "interval_minutes": "How often incremental cycles run: from 1 minute to 1 day.",
             "remove_invited_members": "Dropbox cannot suspend a member who has not accepted its invitation.",
             "expand_nested_groups": "Users in groups nested in an assigned group are provisioned too.",
+            "on_unassigned": "Also when the user is removed from every assigned group.",
+            "keep_account_on_remove": "The person keeps a basic Dropbox account with their files, off the team. "
+                                      "Cannot be combined with moving their files or wiping their devices.",
+            "send_welcome_email": "Off: members are added silently, without an invitation email from Dropbox.",
         }
-        widgets = {"mode": forms.Select, "scope": forms.Select}
+        widgets = {"mode": forms.Select, "scope": forms.Select, "on_unassigned": forms.Select,
+                   "on_out_of_scope": forms.Select, "on_disabled": forms.Select, "on_soft_deleted": forms.Select,
+                   "on_hard_deleted": forms.Select}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -180,6 +196,14 @@ class ProvisioningForm(forms.ModelForm):
         data = super().clean()
         if data.get("notify_on_failure") and not data.get("notification_email") and "notification_email" not in self.errors:
             self.add_error("notification_email", "Enter the email address that should receive failure notifications.")
+        if data.get("keep_account_on_remove"):
+            # Dropbox refuses either with keep_account (cannot_keep_account_and_transfer / _and_delete_data).
+            if data.get("transfer_files_to_email") and "transfer_files_to_email" not in self.errors:
+                self.add_error("transfer_files_to_email", "A kept account keeps its files: clear this field, or do "
+                                                          "not keep removed members' accounts.")
+            if data.get("wipe_devices_on_remove"):
+                self.add_error("wipe_devices_on_remove", "A kept account keeps its devices' data: do not wipe them, "
+                                                         "or do not keep removed members' accounts.")
         if data.get("enabled") is True:
             if data.get("mode") != "automatic":
                 self.add_error("enabled", "Set Provisioning Mode to Automatic to turn provisioning On.")

@@ -59,6 +59,32 @@ class Scope(models.TextChoices):
     ALL = "all", "Sync all users and groups"
 
 
+class LeaveAction(models.TextChoices):
+    """What happens to a linked account when its user leaves (each cause chosen on its own)."""
+
+    SUSPEND = "suspend", "Suspend (removed after the grace period, if one is set)"
+    REMOVE = "remove", "Remove at once"
+    NOTHING = "nothing", "Do nothing"
+
+
+class LeaveCause(models.TextChoices):
+    """Why a user leaves: the Settings choose a :class:`LeaveAction` for each."""
+
+    UNASSIGNED = "unassigned", "is unassigned from the application"
+    OUT_OF_SCOPE = "out_of_scope", "no longer matches the scoping filters"
+    DISABLED = "disabled", "is disabled in Microsoft Entra ID"
+    SOFT_DELETED = "soft_deleted", "is deleted in Microsoft Entra ID (recycle bin)"
+    HARD_DELETED = "hard_deleted", "is permanently deleted in Microsoft Entra ID"
+
+
+#: the action for each cause unless the Settings say otherwise: suspend, and remove what is gone for good
+DEFAULT_LEAVE_ACTIONS = {
+    LeaveCause.UNASSIGNED: LeaveAction.SUSPEND, LeaveCause.OUT_OF_SCOPE: LeaveAction.SUSPEND,
+    LeaveCause.DISABLED: LeaveAction.SUSPEND, LeaveCause.SOFT_DELETED: LeaveAction.SUSPEND,
+    LeaveCause.HARD_DELETED: LeaveAction.REMOVE,
+}
+
+
 class JobState(models.TextChoices):
     IDLE = "idle", "Idle"
     RUNNING = "running", "Running"

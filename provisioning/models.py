@@ -19,6 +19,7 @@ from .constants import (
     CycleStatus,
     GalleryApp,
     JobState,
+    LeaveAction,
     LinkState,
     LogStatus,
     MappingType,
@@ -124,6 +125,17 @@ class ProvisioningJob(models.Model):
     transfer_files_to = models.CharField(max_length=120, blank=True)
     transfer_files_to_email = models.EmailField(blank=True)
     remove_invited_members = models.BooleanField(default=False)
+    #: what leaving means, per cause (a LeaveAction each)
+    on_unassigned = models.CharField(max_length=10, choices=LeaveAction.choices, default=LeaveAction.SUSPEND)
+    on_out_of_scope = models.CharField(max_length=10, choices=LeaveAction.choices, default=LeaveAction.SUSPEND)
+    on_disabled = models.CharField(max_length=10, choices=LeaveAction.choices, default=LeaveAction.SUSPEND)
+    on_soft_deleted = models.CharField(max_length=10, choices=LeaveAction.choices, default=LeaveAction.SUSPEND)
+    on_hard_deleted = models.CharField(max_length=10, choices=LeaveAction.choices, default=LeaveAction.REMOVE)
+    #: how a member is removed: kept as a basic account (off the team) rather than deleted; devices wiped
+    keep_account_on_remove = models.BooleanField(default=False)
+    wipe_devices_on_remove = models.BooleanField(default=False)
+    #: whether Dropbox sends its welcome email to the members the portal adds
+    send_welcome_email = models.BooleanField(default=True)
     expand_nested_groups = models.BooleanField(default=False)
     notification_email = models.EmailField(blank=True)
     notify_on_failure = models.BooleanField(default=False)

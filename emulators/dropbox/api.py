@@ -264,6 +264,7 @@ def members_add(call: Call, arg):
             "persistent_id": m.member_persistent_id,
             "is_directory_restricted": m.is_directory_restricted,
             "role_ids": list(m.role_ids or ()),
+            "send_welcome_email": m.send_welcome_email,
         }
         for m in arg.new_members
     ]
@@ -367,7 +368,7 @@ def members_remove(call: Call, arg):
         "transfer_admin_id": _selector(arg.transfer_admin_id) if arg.transfer_admin_id else None,
     }
     dest, _ = call.team.check_remove(member, options)
-    call.team.remove(member, keep_account=arg.keep_account, now=call.now)
+    call.team.remove(member, keep_account=arg.keep_account, now=call.now, transfer_to=dest)
     if dest is not None:
         # Moving the member's files to someone else takes a while on the real service.
         job = call.team.start_job("members_remove", call.now)

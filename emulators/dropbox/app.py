@@ -163,6 +163,7 @@ class DropboxEmulator(Emulator):
                 "team_member_id": member.team_member_id,
                 "roles": [ROLES_BY_ID[r].name for r in member.role_ids if r in ROLES_BY_ID],
                 "groups": [group_names[g] for g in team.member_group_ids(member) if g in group_names],
+                "files": list(getattr(member, "files", [])),
             }
             if member.status == "removed":
                 entry["is_recoverable"] = team.is_recoverable(member, now)
@@ -191,6 +192,7 @@ class DropboxEmulator(Emulator):
             },
             "members": members,
             "groups": groups,
+            "welcome_emails": list(getattr(team, "welcome_emails", [])),
             "tokens": {
                 "access": sum(1 for t in team.access_tokens.values() if not t.revoked),
                 "refresh": sum(1 for t in team.refresh_tokens.values() if not t.revoked),
@@ -266,7 +268,8 @@ class DropboxEmulator(Emulator):
 
     async def _member_action(self, request: web.Request) -> web.Response:
         """``demote``/``promote`` (lose or gain the Team admin role, no questions asked),
-        ``accept`` (accept a pending invitation now)."""
+        ``accept`` (accept a pending invitation now), ``files`` (``{"paths": [...]}``: put
+        files in the member's Dropbox, as the person would by using it)."""
         self.settle()
         team = self.state
         member = team.member_by_email(request.match_info["email"])
@@ -282,6 +285,12 @@ class DropboxEmulator(Emulator):
             if member.status != "invited":
                 return web.json_response({"error": f"member is {member.status}, not invited"}, status=409)
             team.accept_invitation(member, time.time())
+        elif action == "files":
+            body = await request.json() if request.can_read_body else {}
+            paths = body.get("paths")
+            if not isinstance(paths, list) or not all(isinstance(p, str) and p.strip("/") for p in paths):
+                return web.json_response({"error": "paths must be a list of file paths"}, status=400)
+            member.files = [*getattr(member, "files", []), *paths]
         else:
             return web.json_response({"error": f"unknown action {action!r}"}, status=404)
         self.mark_changed()

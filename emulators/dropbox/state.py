@@ -114,6 +114,8 @@ class Member:
     #: group ids, in the order the member joined them
     groups: list[str] = field(default_factory=list)
     groups_before_removal: list[str] = field(default_factory=list)
+    #: paths of the files in the member's Dropbox (what a removal deletes, keeps or moves)
+    files: list[str] = field(default_factory=list)
 
     @property
     def is_team_admin(self) -> bool:
@@ -218,6 +220,8 @@ class Team:
         self.outside_accounts: dict[str, str] = {}
         #: every change made through the API, in order: (route, member or group id)
         self.journal: list[tuple[str, str]] = []
+        #: the addresses Dropbox sent its welcome (invitation) email to, in order
+        self.welcome_emails: list[str] = []
 
     def note(self, route: str, object_id: str) -> None:
         """Remember a change made through the API (tests count the writes that reached the team)."""
@@ -391,6 +395,8 @@ class Team:
                 )
                 results.append(("success", member.team_member_id, email))
                 self.note("members/add", member.team_member_id)
+                if entry.get("send_welcome_email", True):
+                    self.sent_welcome(email)
         return results
 
     def schedule_accept(self, member: Member, when: float) -> None:
@@ -554,7 +560,20 @@ class Team:
                 raise Refused("recipient_not_verified")
         return dest, admin
 
-    def remove(self, member: Member, *, keep_account: bool, now: float) -> None:
+    def sent_welcome(self, email: str) -> None:
+        if not hasattr(self, "welcome_emails"):  # a state saved before welcome emails were recorded
+            self.welcome_emails = []
+        self.welcome_emails.append(email)
+
+    def remove(self, member: Member, *, keep_account: bool, now: float, transfer_to: Member | None = None) -> None:
+        """Remove a member. With ``transfer_to``, its files move into a folder named after it in that
+        member's Dropbox; a kept account keeps them; otherwise they go with the removed account (and
+        come back if it is recovered)."""
+        if transfer_to is not None:
+            folder = f"{member.given_name} {member.surname}".strip() or member.email
+            transfer_to.files = [*getattr(transfer_to, "files", []),
+                                 *(f"/{folder}/{path.lstrip('/')}" for path in getattr(member, "files", []))]
+            member.files = []
         was_invited = member.status == "invited"
         for group_id in list(member.groups):
             self.groups[group_id].members.pop(member.team_member_id, None)

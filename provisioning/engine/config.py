@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from ..constants import ApplyWhen, MappingType, ObjectType, Scope
+from ..constants import DEFAULT_LEAVE_ACTIONS, ApplyWhen, LeaveAction, LeaveCause, MappingType, ObjectType, Scope
 from ..expressions import Expression, parse, referenced_attributes
 
 
@@ -94,6 +94,15 @@ class EngineConfig:
     expand_nested_groups: bool = False
     #: the target account of the admin who authorized the portal: never written to
     protected_account_id: str = ""
+    #: what leaving means, per LeaveCause: a LeaveAction (see DEFAULT_LEAVE_ACTIONS)
+    leave_actions: tuple[tuple[str, str], ...] = tuple(DEFAULT_LEAVE_ACTIONS.items())
+    keep_account_on_remove: bool = False
+    wipe_devices_on_remove: bool = False
+    send_welcome_email: bool = True
+
+    def on_leaving(self, cause: str) -> str:
+        """The LeaveAction chosen for users who leave for this LeaveCause."""
+        return dict(self.leave_actions).get(cause, DEFAULT_LEAVE_ACTIONS.get(cause, LeaveAction.SUSPEND))
 
     def fingerprint(self) -> str:
         """Changes when anything that decides scope or values changes."""
@@ -101,7 +110,8 @@ class EngineConfig:
                     "expand_nested_groups": self.expand_nested_groups,
                     # objects skipped because of these settings are looked at again when they change
                     "remove_invited_members": self.remove_invited_members,
-                    "delete_after_days": self.delete_after_days}
+                    "delete_after_days": self.delete_after_days,
+                    "leave_actions": sorted(self.leave_actions)}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -139,4 +149,12 @@ def from_job(job) -> EngineConfig:
         remove_invited_members=job.remove_invited_members,
         expand_nested_groups=job.expand_nested_groups,
         protected_account_id=job.target_admin_id,
+        leave_actions=(
+            (LeaveCause.UNASSIGNED, job.on_unassigned), (LeaveCause.OUT_OF_SCOPE, job.on_out_of_scope),
+            (LeaveCause.DISABLED, job.on_disabled), (LeaveCause.SOFT_DELETED, job.on_soft_deleted),
+            (LeaveCause.HARD_DELETED, job.on_hard_deleted),
+        ),
+        keep_account_on_remove=job.keep_account_on_remove,
+        wipe_devices_on_remove=job.wipe_devices_on_remove,
+        send_welcome_email=job.send_welcome_email,
     )

@@ -235,7 +235,8 @@ class UserWrites(_Writes):
         return _exported(values, self.target.schema.groups.members_attribute)
 
     def create(self, plans: list[Plan]) -> list[Result]:
-        new = [NewAccount(values={k: v for k, v in p.values.items() if k != self.target.schema.users.active_attribute})
+        active, welcome = self.target.schema.users.active_attribute, self.executor.config.send_welcome_email
+        new = [NewAccount(values={k: v for k, v in p.values.items() if k != active}, send_welcome_email=welcome)
                for p in plans]
         try:
             outcomes = self.executor.retrying(lambda: self.target.create_batch(new))
@@ -305,12 +306,35 @@ class UserWrites(_Writes):
             self.executor.retrying(lambda: self.target.disable(account_id,
                                                                wipe_devices=config.wipe_devices_on_disable))
         elif plan.action == Action.DELETE:
-            transfer = config.transfer_files_to or None
-            if transfer == account_id or plan.remove_instead:
-                transfer = None
-            self.executor.retrying(lambda: self.target.remove(account_id, RemoveOptions(transfer_to=transfer)))
+            options = removal_options(config, account_id, withdrawn_invitation=plan.remove_instead)
+            self.executor.retrying(lambda: self.target.remove(account_id, options))
+            return Result(plan, LogStatus.SUCCESS, plan.action, target_id=account_id, target_label=plan.target_label,
+                          exported=self._exported(plan.values) if plan.values else {},
+                          note=_removal_note(options, self.target.names))
         return Result(plan, LogStatus.SUCCESS, plan.action, target_id=account_id, target_label=plan.target_label,
                       exported=self._exported(plan.values) if plan.values else {})
+
+
+def removal_options(config: EngineConfig, account_id: str, *, withdrawn_invitation: bool = False) -> RemoveOptions:
+    """How the Settings remove a member: kept as an account of its own, or deleted with its files moved to
+    the chosen admin; its devices wiped only if asked. A withdrawn invitation has no files or account."""
+    if withdrawn_invitation:
+        return RemoveOptions(wipe_data=False)
+    keep = config.keep_account_on_remove
+    transfer = None if keep or config.transfer_files_to == account_id else (config.transfer_files_to or None)
+    return RemoveOptions(wipe_data=config.wipe_devices_on_remove and not keep, transfer_to=transfer,
+                         keep_account=keep)
+
+
+def _removal_note(options: RemoveOptions, names) -> str:
+    said = []
+    if options.keep_account:
+        said.append(f"The account is kept as a {names.service} account of its own, off the {names.container}.")
+    if options.transfer_to:
+        said.append("Its files were moved to the admin chosen in the Settings.")
+    if options.wipe_data:
+        said.append("Its devices are wiped.")
+    return " ".join(said)
 
 
 class GroupWrites(_Writes):

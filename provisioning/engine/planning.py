@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..constants import Action, ObjectType
+from ..constants import Action, LeaveAction, LeaveCause, ObjectType
 from ..targets.base import Account, AccountStatus, TargetGroup, TargetNames, TargetSchema
 from .config import EngineConfig
 from .evaluate import HARD_DELETED, Evaluation
@@ -126,7 +126,8 @@ def _plan_in_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkInfo 
             return _skip(plan, "NotLinked", f"The user is disabled in Microsoft Entra ID, and the {ctx.names.account} "
                                             "with its email was not provisioned by the portal: it is left as it is.",
                          link=False)
-        return _deprovision(ctx, plan, target, link, "SourceDisabled", "The user is disabled in Microsoft Entra ID.")
+        return _deprovision(ctx, plan, target, link, "SourceDisabled", "The user is disabled in Microsoft Entra ID.",
+                            LeaveCause.DISABLED)
     return _plan_update(ctx, plan, mapped, changes)
 
 
@@ -190,12 +191,19 @@ def _plan_out_of_scope(ctx: PlanContext, plan: Plan, ev: Evaluation, link: LinkI
         return _skip(plan, "ProtectedAdmin",
                      "The member is the team admin who authorized the portal; it is never suspended or removed.")
     if ev.gone == HARD_DELETED:
-        code, reason = "SourceDeleted", "The user was permanently deleted in Microsoft Entra ID."
+        code, reason, cause = "SourceDeleted", "The user was permanently deleted in Microsoft Entra ID.", \
+            LeaveCause.HARD_DELETED
     elif gone:
         code, reason = "SourceSoftDeleted", "The user was deleted in Microsoft Entra ID (it can still be restored)."
+        cause = LeaveCause.SOFT_DELETED
     else:
         code, reason = decision.code, decision.reason
-    return _deprovision(ctx, plan, target, link, code, reason, hard_deleted=ev.gone == HARD_DELETED)
+        cause = _OUT_OF_SCOPE_CAUSES.get(decision.code, LeaveCause.UNASSIGNED)
+    return _deprovision(ctx, plan, target, link, code, reason, cause)
+
+
+#: the leaving cause of each out-of-scope decision (the others are unassignments)
+_OUT_OF_SCOPE_CAUSES = {"ScopingFilter": LeaveCause.OUT_OF_SCOPE, "ScopingFilterError": LeaveCause.OUT_OF_SCOPE}
 
 
 def _grace_over(ctx: PlanContext, link: LinkInfo) -> bool:
@@ -204,34 +212,54 @@ def _grace_over(ctx: PlanContext, link: LinkInfo) -> bool:
                                                  and ctx.now - link.disabled_at >= timedelta(days=grace)))
 
 
-def _deprovision(ctx: PlanContext, plan: Plan, target: Account, link: LinkInfo, code: str, reason: str, *,
-                 hard_deleted: bool = False) -> Plan:
-    """Disable (suspend), or Delete (remove) when the source is gone for good or the grace period is over."""
-    config, n = ctx.config, ctx.names
+def _deprovision(ctx: PlanContext, plan: Plan, target: Account, link: LinkInfo, code: str, reason: str,
+                 cause: str) -> Plan:
+    """What leaving means for this cause in the Settings: nothing, a removal at once, or a suspension
+    (and a removal once the grace period is over)."""
+    config = ctx.config
     plan.code, plan.reason = code, reason
-    grace_over = _grace_over(ctx, link)
-    if target.status == AccountStatus.INVITED and ctx.schema.suspending_invited_deletes:
-        if config.remove_invited_members and config.users.allow_delete:
-            plan.action, plan.remove_instead, plan.link = Action.DELETE, True, False
-            plan.reason = f"{reason} The member never accepted its invitation and {n.service} cannot suspend " \
-                          "invited members, so it is removed."
-            return plan
-        return _skip(plan, "InvitedMemberNotSuspended",
-                     f"{reason} The member has not accepted its invitation, and {n.service} removes invited members "
-                     "it is asked to suspend; removing invited members is not allowed in the settings.",
-                     recommendation=f"Allow removing invited members in Provisioning › Settings, or remove it in "
-                                    f"{n.service}.")
-    if config.users.allow_delete and (hard_deleted or grace_over):
+    choice = config.on_leaving(cause)
+    if choice == LeaveAction.NOTHING:
+        # The link stays: a user who comes back is the same member, with nothing to match again.
+        return _skip(plan, code, f"{reason} The Settings say to do nothing when a user {LeaveCause(cause).label}: "
+                                 f"the {ctx.names.account} is left as it is.")
+    invited = target.status == AccountStatus.INVITED
+    if invited and ctx.schema.suspending_invited_deletes and choice == LeaveAction.SUSPEND:
+        return _invited_cannot_be_suspended(ctx, plan, reason)
+    if config.users.allow_delete and (choice == LeaveAction.REMOVE or _grace_over(ctx, link)):
         plan.action, plan.link = Action.DELETE, False
-        plan.reason = reason + (" The grace period is over: the member is removed." if grace_over and not hard_deleted
-                                else " The member is removed.")
+        plan.remove_instead = invited  # an invitation is withdrawn: no files to move, no account to keep
+        plan.reason = reason + (" The Settings say to remove the member at once." if choice == LeaveAction.REMOVE
+                                else " The grace period is over: the member is removed.")
         return plan
+    return _suspend(ctx, plan, target, reason, removal_refused=choice == LeaveAction.REMOVE)
+
+
+def _invited_cannot_be_suspended(ctx: PlanContext, plan: Plan, reason: str) -> Plan:
+    config, n = ctx.config, ctx.names
+    if config.remove_invited_members and config.users.allow_delete:
+        plan.action, plan.remove_instead, plan.link = Action.DELETE, True, False
+        plan.reason = f"{reason} The member never accepted its invitation and {n.service} cannot suspend " \
+                      "invited members, so it is removed."
+        return plan
+    return _skip(plan, "InvitedMemberNotSuspended",
+                 f"{reason} The member has not accepted its invitation, and {n.service} removes invited members "
+                 "it is asked to suspend; removing invited members is not allowed in the settings.",
+                 recommendation=f"Allow removing invited members in Provisioning › Settings, or remove it in "
+                                f"{n.service}.")
+
+
+def _suspend(ctx: PlanContext, plan: Plan, target: Account, reason: str, *, removal_refused: bool) -> Plan:
+    if removal_refused:
+        reason += " Delete is switched off in the target object actions, so the member is suspended instead."
     if target.status == AccountStatus.SUSPENDED:
         plan.action, plan.code, plan.log = Action.OTHER, "AlreadyDisabled", False
-        plan.reason = f"{reason} The {n.account} is already suspended."
+        plan.reason = f"{reason} The {ctx.names.account} is already suspended."
         return plan
+    if target.status == AccountStatus.INVITED and ctx.schema.suspending_invited_deletes:
+        return _invited_cannot_be_suspended(ctx, plan, reason)
     plan.action = Action.DISABLE
-    grace = config.delete_after_days
+    grace = ctx.config.delete_after_days
     plan.reason = (f"{reason} The member is suspended; it is removed after {grace} days unless the user comes back."
                    if grace else f"{reason} The member is suspended.")
     return plan

@@ -4,6 +4,7 @@ recovered, with the protections of the last admin and the options of a removal."
 from __future__ import annotations
 
 import time
+import urllib.error
 
 import pytest
 from dropbox import team as T
@@ -197,3 +198,60 @@ def test_it_transfers_files_in_a_job(emulator, dbx):
     emulator.configure(async_job_seconds=0)
     assert emulator.strict(T.members_remove_job_status_get, {"async_job_id": job_id}).is_complete()
     assert refusal(dbx.team_members_remove_job_status_get, "dbjid:unknown").is_invalid_async_job_id()
+
+
+def files_of(emulator, email: str) -> list[str]:
+    return next(m["files"] for m in emulator.state()["members"] if m["email"] == email)
+
+
+def test_a_removal_with_a_transfer_moves_the_files_into_a_folder_named_after_the_member(emulator, dbx):
+    emulator.control("POST", "members/megan.bowen@contoso.com/files", {"paths": ["/Plans/2027.xlsx", "notes.txt"]})
+    before = files_of(emulator, ADMIN)
+
+    launched = dbx.team_members_remove(Sel.email("megan.bowen@contoso.com"), wipe_data=False,
+                                       transfer_dest_id=Sel.email(ADMIN), transfer_admin_id=Sel.email(ADMIN))
+
+    assert launched.is_async_job_id()
+    assert files_of(emulator, "megan.bowen@contoso.com") == []
+    moved = [f for f in files_of(emulator, ADMIN) if f not in before]
+    assert sorted(moved) == ["/Megan Bowen/Plans/2027.xlsx", "/Megan Bowen/notes.txt"]
+
+
+def test_a_kept_account_keeps_its_files_and_a_plain_removal_takes_them_with_it(emulator, dbx):
+    emulator.control("POST", "members/megan.bowen@contoso.com/files", {"paths": ["/a.docx"]})
+    emulator.control("POST", "members/alex.wilber@contoso.com/files", {"paths": ["/b.docx"]})
+    before = files_of(emulator, ADMIN)
+
+    dbx.team_members_remove(Sel.email("megan.bowen@contoso.com"), wipe_data=False, keep_account=True)
+    dbx.team_members_remove(Sel.email("alex.wilber@contoso.com"))
+
+    assert files_of(emulator, "megan.bowen@contoso.com") == ["/a.docx"]
+    assert files_of(emulator, "alex.wilber@contoso.com") == ["/b.docx"]  # back if the member is recovered
+    assert files_of(emulator, ADMIN) == before
+
+
+def test_a_refused_transfer_moves_nothing(emulator, dbx):
+    emulator.control("POST", "members/megan.bowen@contoso.com/files", {"paths": ["/a.docx"]})
+    dbx.team_members_remove(Sel.email("alex.wilber@contoso.com"))
+
+    error = refusal(dbx.team_members_remove, Sel.email("megan.bowen@contoso.com"), wipe_data=False,
+                    transfer_dest_id=Sel.email("alex.wilber@contoso.com"), transfer_admin_id=Sel.email(ADMIN))
+
+    assert error.is_transfer_dest_user_not_in_team()
+    assert files_of(emulator, "megan.bowen@contoso.com") == ["/a.docx"]
+    assert status(emulator, "megan.bowen@contoso.com") != "removed"
+
+
+def test_files_must_be_paths(emulator):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        emulator.control("POST", "members/megan.bowen@contoso.com/files", {"paths": "nope"})
+    assert refused.value.code == 400
+
+
+def test_the_welcome_email_is_sent_unless_asked_not_to(emulator, dbx):
+    dbx.team_members_add_v2([T.MemberAddV2Arg("welcomed@contoso.com", "A", "B"),
+                             T.MemberAddV2Arg("silent@contoso.com", "C", "D", send_welcome_email=False)])
+
+    sent = emulator.state()["welcome_emails"]
+    assert "welcomed@contoso.com" in sent and "silent@contoso.com" not in sent
+    assert status(emulator, "silent@contoso.com") == "invited"  # invited all the same, without an email
