@@ -85,6 +85,18 @@ DEFAULT_LEAVE_ACTIONS = {
 }
 
 
+class DiscoveryCategory(models.TextChoices):
+    """What account discovery found a member of the target to be (see engine/discovery.py)."""
+
+    LINKED = "linked", "Linked, in step"
+    DRIFTED = "drifted", "Linked, drifted"
+    WILL_MATCH = "will_match", "Will be matched"
+    OUT_OF_SCOPE = "out_of_scope", "In Microsoft Entra ID but out of scope"
+    ORPHAN = "orphan", "Orphan"
+    PROTECTED = "protected", "Protected"
+    CONFLICT = "conflict", "Conflict"
+
+
 class JobState(models.TextChoices):
     IDLE = "idle", "Idle"
     RUNNING = "running", "Running"

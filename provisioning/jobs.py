@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from . import audit
 from .constants import Action, AuditActivity, AuditResult, CycleStatus, JobState, ProvisioningMode
-from .models import CyclePreview, Escrow, ObjectLink, OnDemandRun, ProvisioningJob, SyncCycle
+from .models import AccountDiscovery, CyclePreview, Escrow, ObjectLink, OnDemandRun, ProvisioningJob, SyncCycle
 from .notifications import notify
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,24 @@ def request_preview(job: ProvisioningJob, actor: Actor) -> CyclePreview:
     record = CyclePreview.objects.create(job=job, requested_by=actor.label)
     _after_commit(preview_job, record.pk)
     return record
+
+
+def request_discovery(job: ProvisioningJob, actor: Actor) -> AccountDiscovery:
+    """Account discovery, in the background: one at a time per job."""
+    from .tasks import discover_accounts
+
+    if not job.is_authorized:
+        raise JobError(f"Authorize the portal against {_service(job)} before discovering its accounts.")
+    running = job.discoveries.filter(status="running", created_at__gte=timezone.now() - DISCOVERY_GIVES_UP).first()
+    if running is not None:
+        return running
+    record = AccountDiscovery.objects.create(job=job, requested_by=actor.label)
+    _after_commit(discover_accounts, record.pk)
+    return record
+
+
+#: a discovery still "running" after this long was lost with its worker: a new one may start
+DISCOVERY_GIVES_UP = timedelta(hours=2)
 
 
 def provision_on_demand(job: ProvisioningJob, actor: Actor, *, object_type: str, source_id: str,

@@ -183,7 +183,7 @@ def json_stream(logs: QuerySet[ProvisioningLog], application: Application, job_i
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
     """A text cell that a spreadsheet will not run as a formula (names come from the directory)."""
     if value is None:
         return ""
@@ -193,10 +193,10 @@ def _cell(value) -> str:
 
 def log_row(log: ProvisioningLog, *, application: Application, job_id: str) -> list:
     return [
-        str(log.change_id), _utc(log.activity_time), str(log.cycle_id or ""), job_id, _cell(log.initiated_by),
-        log.object_type, log.action, log.status, _cell(log.error_code), _cell(log.error_reason),
-        _cell(log.recommendation), SOURCE_SYSTEM, log.source_id, _cell(log.source_display_name),
-        _cell(log.source_upn), _cell(application.display_name), log.target_id, _cell(log.target_email),
+        str(log.change_id), _utc(log.activity_time), str(log.cycle_id or ""), job_id, safe_cell(log.initiated_by),
+        log.object_type, log.action, log.status, safe_cell(log.error_code), safe_cell(log.error_reason),
+        safe_cell(log.recommendation), SOURCE_SYSTEM, log.source_id, safe_cell(log.source_display_name),
+        safe_cell(log.source_upn), safe_cell(application.display_name), log.target_id, safe_cell(log.target_email),
         log.duration_ms,
     ]
 
@@ -204,14 +204,14 @@ def log_row(log: ProvisioningLog, *, application: Application, job_id: str) -> l
 def step_rows(log: ProvisioningLog) -> Iterator[list]:
     for number, step in enumerate(log.steps or [], start=1):
         details = step.get("details") or {}
-        yield [str(log.change_id), number, _cell(step.get("name", "")), step_type(step.get("name", "")),
-               step.get("status", ""), _cell(step.get("description", "")),
-               _cell(json.dumps(details, ensure_ascii=False, sort_keys=True)) if details else ""]
+        yield [str(log.change_id), number, safe_cell(step.get("name", "")), step_type(step.get("name", "")),
+               step.get("status", ""), safe_cell(step.get("description", "")),
+               safe_cell(json.dumps(details, ensure_ascii=False, sort_keys=True)) if details else ""]
 
 
 def property_rows(log: ProvisioningLog) -> Iterator[list]:
     for prop in log.modified_properties or []:
-        yield [str(log.change_id), _cell(prop.get("name", "")), _cell(prop.get("old")), _cell(prop.get("new"))]
+        yield [str(log.change_id), safe_cell(prop.get("name", "")), safe_cell(prop.get("old")), safe_cell(prop.get("new"))]
 
 
 class _Sink:

@@ -17,6 +17,7 @@ from .constants import (
     AuditResult,
     CycleKind,
     CycleStatus,
+    DiscoveryCategory,
     GalleryApp,
     JobState,
     LeaveAction,
@@ -494,6 +495,48 @@ class PreviewAction(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["preview", "action"], name="preview_action")]
+
+
+class AccountDiscovery(models.Model):
+    """One run of account discovery: every member of the target sorted, written nowhere else."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="discoveries")
+    status = models.CharField(max_length=12, default="running")  # running | done | failed
+    requested_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    phase = models.CharField(max_length=120, blank=True)
+    #: members sorted so far
+    processed = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class DiscoveredAccount(models.Model):
+    """One member of the target as discovery found it."""
+
+    discovery = models.ForeignKey(AccountDiscovery, on_delete=models.CASCADE, related_name="accounts")
+    category = models.CharField(max_length=14, choices=DiscoveryCategory.choices)
+    target_id = models.CharField(max_length=120)
+    email = models.CharField(max_length=300)
+    display_name = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    is_admin = models.BooleanField(default=False)
+    source_id = models.CharField(max_length=64, blank=True)
+    source_upn = models.CharField(max_length=300, blank=True)
+    source_display_name = models.CharField(max_length=300, blank=True)
+    matched_by = models.CharField(max_length=60, blank=True)
+    #: [{"name": ..., "target": ..., "source": ...}] for a drifted member
+    differences = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["email", "id"]
+        indexes = [models.Index(fields=["discovery", "category", "email"], name="discovered_category"),
+                   models.Index(fields=["discovery", "email"], name="discovered_email")]
 
 
 class OnDemandRun(models.Model):

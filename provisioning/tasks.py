@@ -53,6 +53,13 @@ def preview_job(preview_id: int) -> None:
     preview(preview_id)
 
 
+@shared_task(name="provisioning.tasks.discover_accounts", ignore_result=True)
+def discover_accounts(discovery_id: int) -> None:
+    from .discovery import run
+
+    run(discovery_id)
+
+
 @shared_task(name="provisioning.tasks.provision_on_demand", ignore_result=True)
 def provision_on_demand(run_id: int) -> None:
     from .engine.ondemand import run

@@ -89,6 +89,13 @@ def every_page(walk: Walk, job, user) -> None:
     page.fill("#on-demand-search", "Meg")
     page.wait_for_selector("#on-demand-results [data-provision]")
     walk.check("Provision on demand, search results")
+    walk.visit("Account discovery, none yet", reverse("portal:discovery_page", args=[app]), "#discovery-none")
+    page.click("#discovery-start")
+    page.wait_for_selector("#discovery-counts", timeout=60_000)  # the worker sorted the team; the page polled
+    walk.check("Account discovery, its counts and members")
+    page.click("#discovery-counts [data-category=will_match], #discovery-counts [data-category=linked] >> nth=0")
+    page.wait_for_selector("#discovery-accounts, #discovery-empty")
+    walk.check("Account discovery, one category")
     walk.visit("Provisioning logs", reverse("portal:provisioning_logs", args=[app]), "#provisioning-logs")
     page.click("#provisioning-logs a[data-log-detail] >> nth=0")
     page.wait_for_selector("#log-panel .log-detail")

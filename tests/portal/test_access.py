@@ -27,7 +27,7 @@ def _portal_patterns():
 def _url(name: str, params: list[str], application, user) -> str:
     values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk,
               "assignment_id": "an-assignment", "object_type": "user", "mapping_id": 999999, "log_id": 999999,
-              "preview_id": 999999, "run_id": 999999, "target": "dropbox"}
+              "preview_id": 999999, "run_id": 999999, "discovery_id": 999999, "target": "dropbox"}
     return reverse(name, kwargs={key: values[key] for key in params})
 
 
@@ -68,7 +68,8 @@ def test_it_names_the_missing_role_when_refusing_a_reader(bob_client):
 
 
 def test_it_shows_readers_every_page_of_an_application(bob_client, application):
-    for name in ("overview", "users_and_groups", "provisioning", "on_demand", "provisioning_logs", "app_audit_logs"):
+    for name in ("overview", "users_and_groups", "provisioning", "on_demand", "discovery_page", "provisioning_logs",
+                 "app_audit_logs"):
         response = bob_client.get(reverse(f"portal:{name}", args=[application.pk]))
         assert response.status_code == 200, name
         assert application.display_name in response.content.decode()
