@@ -73,3 +73,18 @@ def test_the_command_names_a_missing_application(db):
 
     with pytest.raises(CommandError, match="No application yet"):
         call_command("provision")
+
+
+def test_the_command_runs_account_discovery_and_prints_the_counts(job, services):
+    out = StringIO()
+    call_command("provision", "--discover", stdout=out)
+    text = out.getvalue()
+    assert "Account discovery of Dropbox for Business:" in text
+    assert "Will be matched" in text and "Protected" in text and "Orphan" in text
+
+
+def test_the_command_will_not_discover_before_authorization(application):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Authorize the portal against Dropbox first"):
+        call_command("provision", "--discover")

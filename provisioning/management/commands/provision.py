@@ -16,11 +16,16 @@ class Command(BaseCommand):
         parser.add_argument("--app", help="application name or id (needed when there are several)")
         parser.add_argument("--full", action="store_true", help="read everything, not only the changes")
         parser.add_argument("--dry-run", action="store_true", help="plan the next cycle and write nothing")
+        parser.add_argument("--discover", action="store_true",
+                            help="run account discovery instead: sort every Dropbox member, write nothing")
         parser.add_argument("--workers", type=int, default=24, help="most Dropbox writes in flight (default 24)")
 
-    def handle(self, *args, app=None, full=False, dry_run=False, workers=24, **options):
+    def handle(self, *args, app=None, full=False, dry_run=False, discover=False, workers=24, **options):
         application = self._application(app)
         job = application.job
+        if discover:
+            self._discover(application)
+            return
         if dry_run:
             record = preview(CyclePreview.objects.create(job=job, kind="", requested_by="manage.py").pk,
                              max_workers=workers)
@@ -48,6 +53,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  {action:<14}  {detail}")
         if cycle.error:
             self.stdout.write(self.style.WARNING(cycle.error))
+
+    def _discover(self, application: Application) -> None:
+        from provisioning.constants import DiscoveryCategory
+        from provisioning.discovery import run
+        from provisioning.models import AccountDiscovery
+
+        if not application.job.is_authorized:
+            raise CommandError("Authorize the portal against Dropbox first (Provisioning › Authorize).")
+        record = run(AccountDiscovery.objects.create(job=application.job, requested_by="manage.py").pk)
+        if record.status == "failed":
+            raise CommandError(f"The discovery failed: {record.error}")
+        seconds = (record.finished_at - record.created_at).total_seconds()
+        self.stdout.write(f"Account discovery of {application}: {sum(record.counts.values())} members "
+                          f"in {seconds:.1f} s")
+        for value, label in DiscoveryCategory.choices:
+            self.stdout.write(f"  {label:<40} {record.counts.get(value, 0)}")
 
     def _application(self, name: str | None) -> Application:
         applications = Application.objects.select_related("job")
