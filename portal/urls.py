@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
-from .views import discovery, expressions, mappings, ondemand, overview
+from .views import discovery, expressions, links, mappings, ondemand, overview
 
 app_name = "portal"
 
@@ -21,6 +21,8 @@ portal_patterns = [
     path("applications/<uuid:app_id>/preview/", overview.preview_start, name="preview_start"),
     path("applications/<uuid:app_id>/preview/<int:preview_id>/", overview.preview, name="preview"),
     path("applications/<uuid:app_id>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),
+    path("applications/<uuid:app_id>/object-links/", links.links, name="links"),
+    path("applications/<uuid:app_id>/object-links/unlink/", links.unlink, name="unlink"),
     path("applications/<uuid:app_id>/account-discovery/", discovery.page, name="discovery_page"),
     path("applications/<uuid:app_id>/account-discovery/start/", discovery.start, name="discovery_start"),
     path("applications/<uuid:app_id>/account-discovery/<int:discovery_id>/", discovery.detail, name="discovery"),

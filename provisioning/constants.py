@@ -28,6 +28,7 @@ class AuditActivity(models.TextChoices):
     QUARANTINE = "Quarantine provisioning job", "Quarantine provisioning job"
     RELEASE_QUARANTINE = "Release provisioning job from quarantine", "Release provisioning job from quarantine"
     PROVISION_ON_DEMAND = "Provision on demand", "Provision on demand"
+    UNLINK = "Remove object link", "Remove object link"
     INVITE_USER = "Invite portal user", "Invite portal user"
     UPDATE_USER = "Update portal user", "Update portal user"
 

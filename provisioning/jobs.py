@@ -257,6 +257,24 @@ def request_discovery(job: ProvisioningJob, actor: Actor) -> AccountDiscovery:
 DISCOVERY_GIVES_UP = timedelta(hours=2)
 
 
+def unlink(job: ProvisioningJob, actor: Actor, *, object_type: str, source_id: str) -> ObjectLink:
+    """Forget the link between a source object and its target object: nothing changes in the target now;
+    the next cycle matches the object again by its matching attributes (and leaves alone a target object
+    it no longer matches)."""
+    with transaction.atomic():
+        link = ObjectLink.objects.select_for_update().filter(job=job, object_type=object_type,
+                                                             source_id=source_id).first()
+        if link is None:
+            raise JobError("This object is not linked (any more): nothing was changed.")
+        link.delete()
+        actor.audit(AuditActivity.UNLINK, job, target_type="Object link", target_id=f"{object_type}:{source_id}",
+                    target_display=f"{link.display_name or source_id} - {link.target_email or link.target_id}",
+                    before={"source_id": source_id, "target_id": link.target_id, "target": link.target_email,
+                            "state": link.state, "matched_by": link.matched_by},
+                    detail="The next cycle matches the object again by its matching attributes.")
+    return link
+
+
 def provision_on_demand(job: ProvisioningJob, actor: Actor, *, object_type: str, source_id: str,
                         display_name: str = "") -> OnDemandRun:
     """Provision one user (or a small group) now, in the background, with its steps shown live."""

@@ -311,6 +311,8 @@ class ObjectLink(models.Model):
     #: The target attributes as last exported: {"email": ..., "givenName": ..., "members": [...]}
     exported = models.JSONField(default=dict, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    #: how the link was made: the matching attribute that found the target object, or "created"
+    matched_by = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -276,6 +276,7 @@ class UserWrites(_Writes):
                 f"{names.service} reported the user already on the team but could not find it.",
                 service=names.service, code="TargetAccountNotFound"))
         plan.target_id, plan.target_label, plan.newly_linked = account.id, account.label, True
+        plan.matched_by = schema.key_attribute
         protected = account.id == self.executor.config.protected_account_id
         changes = schema.changes(plan.values, account.values)
         action = Action.OTHER
@@ -369,7 +370,7 @@ class GroupWrites(_Writes):
                           if (g.values.get(name_attribute) or "").lower() == name), None)
             if group is None:
                 raise
-            plan.newly_linked = True
+            plan.newly_linked, plan.matched_by = True, name_attribute
         plan.target_id, plan.target_label = group.id, group.label
         self.executor.retrying(lambda: self.target.add_group_members(group.id, plan.add_members))
         return Result(plan, LogStatus.SUCCESS, Action.CREATE, target_id=group.id, target_label=group.label,

@@ -40,6 +40,7 @@ def plan_user(ctx: PlanContext, ev: Evaluation, link: LinkInfo | None, match: Ma
         return _linked_to_another(ctx, plan, target, match.owner)
     plan.steps.append(_match_step(ctx, link, match))
     plan.newly_linked = target is not None and link is None
+    plan.matched_by = match.matched_by
     if ev.counts_as_in_scope:
         _plan_in_scope(ctx, plan, ev, link, target)
     else:
@@ -276,6 +277,7 @@ def plan_group(ctx: PlanContext, ev: Evaluation, link: LinkInfo | None, match: M
                 target_id=target.id if target else (link.target_id if link else ""),
                 target_label=target.label if target else "")
     plan.newly_linked = target is not None and link is None
+    plan.matched_by = match.matched_by
     plan.previous_members = len((link.exported or {}).get(ctx.schema.groups.members_attribute) or []) \
         if link is not None else None
     plan.steps = [

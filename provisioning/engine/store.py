@@ -288,6 +288,8 @@ class Store:
             state=state, exported=exported if plan.object_type == ObjectType.GROUP
             else {k: v for k, v in exported.items() if k != "members"},
             disabled_at=disabled_at, updated_at=now,
+            # kept from the link's first row (the upsert does not update it)
+            matched_by=("created" if action == Action.CREATE and not plan.newly_linked else plan.matched_by)[:60],
         )
 
     def _escrow(self, result: Result, now: datetime) -> None:

@@ -63,6 +63,8 @@ class Plan:
     change_id: str = ""
     #: a group's members as last exported (from its link), to tell a bad read from people leaving
     previous_members: int | None = None
+    #: how the target object was found: a matching attribute, "link", or "created" (kept on a new link)
+    matched_by: str = ""
 
     @property
     def destructive(self) -> bool:

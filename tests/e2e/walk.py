@@ -89,6 +89,7 @@ def every_page(walk: Walk, job, user) -> None:
     page.fill("#on-demand-search", "Meg")
     page.wait_for_selector("#on-demand-results [data-provision]")
     walk.check("Provision on demand, search results")
+    walk.visit("Object links", reverse("portal:links", args=[app]), "#links")
     walk.visit("Account discovery, none yet", reverse("portal:discovery_page", args=[app]), "#discovery-none")
     page.click("#discovery-start")
     page.wait_for_selector("#discovery-counts", timeout=60_000)  # the worker sorted the team; the page polled
