@@ -296,6 +296,13 @@ class Filter:
 
     key: int
     clauses: list[Clause] = field(default_factory=list)
+    #: the Scoping Filter Title (optional)
+    title: str = ""
+    error: str = ""
+
+
+#: the longest Scoping Filter Title
+MAX_FILTER_TITLE = 120
 
 
 class ScopingFiltersForm:
@@ -326,7 +333,7 @@ class ScopingFiltersForm:
                 clauses.append(Clause(key=key, attribute=clause.get("attribute", ""),
                                       operator=clause.get("operator", "EQUALS"), value=clause.get("value") or ""))
             if clauses:
-                filters.append(Filter(key=len(filters) + 1, clauses=clauses))
+                filters.append(Filter(key=len(filters) + 1, clauses=clauses, title=group.get("title") or ""))
         return cls(object_type, filters)
 
     @classmethod
@@ -349,6 +356,8 @@ class ScopingFiltersForm:
                 value=data.get(f"clause-{key}-value", ""),
             )
             by_filter.setdefault(filter_key, Filter(key=filter_key)).clauses.append(clause)
+        for filter_key, group in by_filter.items():
+            group.title = data.get(f"filter-{filter_key}-title", "").strip()
         form = cls(object_type, [by_filter[k] for k in sorted(by_filter)])
         if len(rows) > MAX_SCOPING_CLAUSES:
             form.errors.append(f"A mapping takes at most {MAX_SCOPING_CLAUSES} scoping clauses.")
@@ -392,6 +401,9 @@ class ScopingFiltersForm:
             group.clauses = [c for c in group.clauses if not c.blank]
         self.filters = [f for f in self.filters if f.clauses]
         for group in self.filters:
+            group.error = f"A title takes at most {MAX_FILTER_TITLE} characters." \
+                if len(group.title) > MAX_FILTER_TITLE else ""
+            valid = valid and not group.error
             for clause in group.clauses:
                 clause.error = self._clause_error(clause)
                 valid = valid and not clause.error
@@ -416,8 +428,9 @@ class ScopingFiltersForm:
         return [w for f in self.filters for c in f.clauses for w in c.warnings]
 
     def cleaned(self) -> list[dict]:
-        """The filters in the engine's format: ``[{"clauses": [{"attribute", "operator", "value"}]}]``."""
+        """The filters in the engine's format: ``[{"title"?, "clauses": [{"attribute", "operator", "value"}]}]``."""
         return [
-            {"clauses": [{"attribute": c.attribute, "operator": c.operator, "value": c.value} for c in f.clauses]}
+            {**({"title": f.title} if f.title else {}),
+             "clauses": [{"attribute": c.attribute, "operator": c.operator, "value": c.value} for c in f.clauses]}
             for f in self.filters
         ]

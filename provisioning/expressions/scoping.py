@@ -17,6 +17,9 @@ provisioned with scoping filters":
 * Includes holds when the value contains the clause's text (String.Contains,
   case-sensitive), so it also finds one entry of a comma-separated value.
 * ENDS_WITH holds when the value ends with the clause's text (case-sensitive).
+* & holds when the value, an integer, shares a set bit with the clause's integer
+  (bitwise AND is not zero: ``userAccountControl & 2`` for a disabled account);
+  !& holds when they share none. A value that is not an integer matches neither.
 
 Every clause except IS NULL is false for a null or empty value ("scoping
 filters will return false if the value is null / empty"), including the
@@ -46,10 +49,12 @@ GREATER_THAN = "Greater_Than"
 GREATER_THAN_OR_EQUALS = "Greater_Than_OR_EQUALS"
 INCLUDES = "Includes"
 ENDS_WITH = "ENDS_WITH"
+BITWISE_AND = "&"
+BITWISE_NOT_AND = "!&"
 
 #: (value, label) pairs in the order the Entra portal lists them; value and label are the same words.
 OPERATORS = [(name, name) for name in (
-    ENDS_WITH, EQUALS, GREATER_THAN, GREATER_THAN_OR_EQUALS, INCLUDES, IS_FALSE, IS_NOT_NULL, IS_NULL,
+    BITWISE_AND, BITWISE_NOT_AND, ENDS_WITH, EQUALS, GREATER_THAN, GREATER_THAN_OR_EQUALS, INCLUDES, IS_FALSE, IS_NOT_NULL, IS_NULL,
     IS_TRUE, NOT_EQUALS, NOT_REGEX_MATCH, REGEX_MATCH,
 )]
 
@@ -96,6 +101,8 @@ def validate_clause(operator: str, value: str | None) -> str:
             raise ScopingError(str(error)) from None
     if name in (GREATER_THAN, GREATER_THAN_OR_EQUALS) and not _INTEGER.match(value):
         raise ScopingError(f'{name} compares integers, and "{value}" is not an integer')
+    if name in (BITWISE_AND, BITWISE_NOT_AND) and not _INTEGER.match(value):
+        raise ScopingError(f'{name} tests the bits of an integer, and "{value}" is not an integer')
     return name
 
 
@@ -124,6 +131,11 @@ def _holds(name: str, text: str, value) -> bool:
             return False
         number, limit = int(text), int(value)
         return number > limit if name == GREATER_THAN else number >= limit
+    if name in (BITWISE_AND, BITWISE_NOT_AND):
+        if not _INTEGER.match(text):
+            return False
+        shared = int(text) & int(value)
+        return shared != 0 if name == BITWISE_AND else shared == 0
     if name == INCLUDES:
         return value in text
     if name == ENDS_WITH:

@@ -145,7 +145,9 @@ def test_five_kills_during_an_initial_cycle_lose_and_duplicate_nothing(chaos):
     done = settle(job, since=0)
     assert done.status == CycleStatus.SUCCEEDED, f"{done.error} (CHAOS_SEED={SEED})"
     confirmed = ProvisioningLog.objects.filter(job=job, steps__icontains="Confirmed after the run")
-    assert confirmed.exists(), "writes in flight at a kill were confirmed by the takeover"
+    cycles = list(SyncCycle.objects.filter(job=job).order_by("pk").values_list("status", "counters"))
+    assert confirmed.exists(), f"writes in flight at a kill were confirmed by the takeover (CHAOS_SEED={SEED}); " \
+                               f"cycles: {cycles}"
     assert_accounted(graph, dbx, job, sp["id"])
 
 

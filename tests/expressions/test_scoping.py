@@ -12,13 +12,40 @@ class TestOperators:
     def test_it_offers_the_operators_of_the_entra_portal(self):
         assert {value for value, _ in OPERATORS} == {
             "EQUALS", "NOT EQUALS", "IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL", "REGEX MATCH",
-            "NOT REGEX MATCH", "Greater_Than", "Greater_Than_OR_EQUALS", "Includes", "ENDS_WITH",
+            "NOT REGEX MATCH", "Greater_Than", "Greater_Than_OR_EQUALS", "Includes", "ENDS_WITH", "&", "!&",
         }
         assert all(value == label for value, label in OPERATORS)
 
     def test_it_accepts_an_operator_in_any_case_or_with_underscores(self):
         assert validate_clause("not_equals", "x") == "NOT EQUALS"
         assert validate_clause("GREATER THAN", "1") == "Greater_Than"
+
+
+class TestBitwise:
+    def test_and_holds_when_a_bit_is_shared(self):
+        assert evaluate_clause(514, "&", "2")  # userAccountControl of a disabled account: 512 | 2
+        assert evaluate_clause("514", "&", "6")
+        assert not evaluate_clause(512, "&", "2")
+
+    def test_not_and_holds_when_no_bit_is_shared(self):
+        assert evaluate_clause(512, "!&", "2")
+        assert not evaluate_clause(514, "!&", "2")
+
+    def test_a_value_that_is_not_an_integer_matches_neither(self):
+        for value in ("Sales", "2.5", None, ""):
+            assert not evaluate_clause(value, "&", "2")
+            assert not evaluate_clause(value, "!&", "2")
+
+    def test_a_multi_valued_attribute_holds_when_any_value_does(self):
+        assert evaluate_clause([1, 4], "&", "4")
+        assert evaluate_clause([1, 4], "!&", "2")
+
+    @pytest.mark.parametrize("operator", ["&", "!&"])
+    def test_the_clause_value_must_be_an_integer(self, operator):
+        with pytest.raises(ScopingError, match=f'{operator} tests the bits of an integer, and "two" is not an integer'):
+            validate_clause(operator, "two")
+        with pytest.raises(ScopingError, match="needs a value"):
+            validate_clause(operator, "")
 
 
 class TestEquality:

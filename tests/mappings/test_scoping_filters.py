@@ -112,6 +112,7 @@ def test_buttons_remove_clauses_and_filters(alice_client, users_mapping):
                                       "integer."),
     ("EQUALS", "", "EQUALS needs a value to compare with."),
     ("LIKE", "Sales", "&quot;LIKE&quot; is not a scoping operator"),
+    ("&", "x", "&amp; tests the bits of an integer, and &quot;x&quot; is not an integer."),
 ])
 def test_each_invalid_clause_is_refused_with_its_reason(alice_client, users_mapping, operator, value, reason):
     response = post(alice_client, users_mapping, clause(1, 1, "department", "EQUALS", "Sales"),
@@ -170,3 +171,23 @@ def test_readers_see_the_filters_read_only(bob_client, users_mapping):
     assert re.search(r'name="clause-1-attribute"[^>]*disabled', html)
     assert re.search(r'<select name="clause-1-operator"[^>]*disabled', html)
     assert 'id="clause-template"' not in html
+
+
+def test_filters_keep_their_titles_and_a_title_too_long_is_refused(alice_client, users_mapping):
+    response = post(alice_client, users_mapping, clause(1, 1, "department", "EQUALS", "Sales"),
+                    clause(2, 2, "userAccountControl", "!&", "2"),
+                    {"filter-1-title": "  Sales people  ", "filter-2-title": ""})
+    assert response.status_code == 302
+    assert saved(users_mapping) == [
+        {"title": "Sales people", "clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]},
+        {"clauses": [{"attribute": "userAccountControl", "operator": "!&", "value": "2"}]},
+    ]
+    page = text(alice_client.get(scoping_url(users_mapping)))
+    assert 'value="Sales people"' in page and "Scoping filter <span data-filter-number>1</span>: Sales people" in page
+    assert from_job(users_mapping.job).users.filters[1] == (("userAccountControl", "!&", "2"),)
+
+    refused = post(alice_client, users_mapping, clause(1, 1, "department", "EQUALS", "Sales"),
+                   {"filter-1-title": "x" * 121})
+    assert refused.status_code == 400
+    assert "A title takes at most 120 characters." in text(refused)
+    assert saved(users_mapping)[0]["title"] == "Sales people"  # nothing of the refused save
