@@ -126,6 +126,11 @@ class ProvisioningForm(forms.ModelForm):
         choices=[("True", "On"), ("False", "Off")], coerce=lambda value: value == "True",
         widget=forms.RadioSelect, label="Provisioning Status", initial="False",
     )
+    reconcile_every_hours = forms.IntegerField(
+        required=False, min_value=1, max_value=720, label="Reconcile with a full cycle every (hours)",
+        help_text="A full cycle corrects what was changed by hand in Dropbox and counts the members linked to no "
+                  "user. Leave empty to switch it off.",
+    )
     delete_after_days = forms.IntegerField(
         required=False, min_value=0, max_value=3650, label="Remove suspended members after (days)",
         help_text="0 removes at once; leave empty to keep suspended members forever.",
@@ -137,7 +142,7 @@ class ProvisioningForm(forms.ModelForm):
         model = ProvisioningJob
         fields = [
             "mode", "notification_email", "notify_on_failure", "scope", "prevent_accidental_deletion",
-            "deletion_threshold", "interval_minutes", "on_unassigned", "on_out_of_scope", "on_disabled",
+            "deletion_threshold", "interval_minutes", "reconcile_every_hours", "on_unassigned", "on_out_of_scope", "on_disabled",
             "on_soft_deleted", "on_hard_deleted", "wipe_devices_on_disable", "delete_after_days",
             "keep_account_on_remove", "wipe_devices_on_remove", "transfer_files_to_email", "remove_invited_members",
             "send_welcome_email", "expand_nested_groups", "enabled",

@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import audit
-from .constants import Action, AuditActivity, AuditResult, CycleStatus, JobState, ProvisioningMode
+from .constants import Action, AuditActivity, AuditResult, CycleKind, CycleStatus, JobState, ProvisioningMode
 from .models import AccountDiscovery, CyclePreview, Escrow, ObjectLink, OnDemandRun, ProvisioningJob, SyncCycle
 from .notifications import notify
 
@@ -381,9 +381,11 @@ def commit_cycle(job: ProvisioningJob, *, generation: int, outcome, fingerprint:
         if outcome.snapshot is not None:
             outcome.snapshot.commit(store)
         delta = outcome.delta
+        full = {"last_full_cycle_at": timezone.now()} if outcome.kind != CycleKind.INCREMENTAL else {}
         return _update(job, Q(generation=generation), user_delta_link=delta.users if delta else "",
                        group_delta_link=delta.groups if delta else "", config_fingerprint=fingerprint,
-                       full_cycle_requested=bool(outcome.staged), allow_deletes_once=False, allowed_deletes=None)
+                       full_cycle_requested=bool(outcome.staged), allow_deletes_once=False, allowed_deletes=None,
+                       **full)
 
 
 def cycle_succeeded(job: ProvisioningJob) -> None:

@@ -117,6 +117,10 @@ class ProvisioningJob(models.Model):
     enabled = models.BooleanField("Provisioning Status", default=False)
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ASSIGNED)
     interval_minutes = models.PositiveIntegerField(default=40)
+    #: hours between full cycles (reconciliation: drift made by hand in the target is corrected, members
+    #: linked to no user are counted); None switches it off
+    reconcile_every_hours = models.PositiveIntegerField(null=True, blank=True, default=24)
+    last_full_cycle_at = models.DateTimeField(null=True, blank=True)
     prevent_accidental_deletion = models.BooleanField(default=True)
     deletion_threshold = models.PositiveIntegerField(default=500)
     wipe_devices_on_disable = models.BooleanField(default=False)
@@ -269,6 +273,8 @@ class SyncCycle(models.Model):
     initiated_by = models.CharField(max_length=254, blank=True)
     #: calls made to the target application and to the source directory
     target_calls = models.PositiveIntegerField(default=0)
+    #: members of the target that a full cycle found linked to no source user (None: not counted)
+    unlinked_accounts = models.PositiveIntegerField(null=True, blank=True)
     source_calls = models.PositiveIntegerField(default=0)
     rate_limit_waited_seconds = models.FloatField(default=0)
 

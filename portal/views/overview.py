@@ -4,6 +4,7 @@ restart and preview provisioning."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from django.contrib import messages
@@ -55,8 +56,21 @@ def overview(request: HttpRequest, app_id: UUID) -> HttpResponse:
         "latest_preview": CyclePreview.objects.filter(job=job).first(),
         "staged_count": job.staged_cycle.count(Action.STAGED_DELETE) + job.staged_cycle.count(Action.STAGED_DISABLE)
         if job.staged_cycle else 0,
+        **_reconciliation(job),
     }
     return render(request, "portal/blade/overview.html", context)
+
+
+def _reconciliation(job) -> dict:
+    """When the next full cycle is due, and how many members the last two found linked to no user."""
+    counted = list(SyncCycle.objects.filter(job=job, unlinked_accounts__isnull=False)
+                   .exclude(status=CycleStatus.RUNNING).order_by("-started_at")[:2])
+    next_full = (job.last_full_cycle_at + timedelta(hours=job.reconcile_every_hours)
+                 if job.reconcile_every_hours and job.last_full_cycle_at else None)
+    latest = counted[0] if counted else None
+    change = latest.unlinked_accounts - counted[1].unlinked_accounts if len(counted) == 2 else 0
+    return {"next_full_cycle": next_full, "unlinked_cycle": latest, "unlinked_more": max(change, 0),
+            "unlinked_fewer": max(-change, 0)}
 
 
 @require_safe

@@ -42,6 +42,7 @@ def settings_snapshot(job: ProvisioningJob) -> dict:
         "prevent_accidental_deletion": job.prevent_accidental_deletion,
         "deletion_threshold": job.deletion_threshold,
         "interval_minutes": job.interval_minutes,
+        "reconcile_every_hours": job.reconcile_every_hours,
         "wipe_devices_on_disable": job.wipe_devices_on_disable,
         "delete_after_days": job.delete_after_days,
         "transfer_files_to": job.transfer_files_to_email,

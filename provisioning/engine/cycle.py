@@ -62,6 +62,8 @@ class Outcome:
     snapshot: "Snapshot | None" = None
     #: writes a stopped run left pending that this cycle confirmed (or found missing) first
     confirmed: int = 0
+    #: accounts of the target linked to no source user after this cycle (full cycles only)
+    unlinked_accounts: int | None = None
 
     @property
     def writes(self) -> int:
@@ -123,6 +125,13 @@ class _Work:
     assignments: object
     suspicion_read: FullRead | DeltaRead
     groups: Callable[[set[str]], list[SourceGroup]] | None
+
+
+def _unlinked(index, plans: list[Plan], protected: str) -> int:
+    """Accounts of the whole target that no source user is linked to once these plans are carried out
+    (the admin who authorized the portal aside)."""
+    linked = {p.target_id for p in plans if p.target_id and (p.link or p.action == Action.DELETE)}
+    return sum(1 for account_id in index.by_id if account_id not in linked and account_id != protected)
 
 
 def _consumed(items: list) -> Iterator:
@@ -205,7 +214,9 @@ class Cycle:
         # One user at a time, each let go once planned: a whole tenant's attributes and evaluations
         # are never held beside its plans.
         evaluations = pipeline.iter_evaluations(_consumed(work.users), work.assignments, work.links)
-        return pipeline.plan_users(evaluations, work.links, index)
+        plans = pipeline.plan_users(evaluations, work.links, index)
+        self.outcome.unlinked_accounts = _unlinked(index, plans, self.config.protected_account_id)
+        return plans
 
     def _apply(self, plans: list[Plan], phase: str) -> None:
         self.store.set_phase(phase)

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -88,7 +89,18 @@ def choose_kind(job: ProvisioningJob, fingerprint: str, force_full: bool) -> str
         return CycleKind.INITIAL if not job.user_delta_link and job.last_cycle_id is None else CycleKind.FULL
     if force_full or job.full_cycle_requested or fingerprint != job.config_fingerprint or not job.group_delta_link:
         return CycleKind.FULL
+    if reconciliation_due(job):
+        return CycleKind.FULL
     return CycleKind.INCREMENTAL
+
+
+def reconciliation_due(job: ProvisioningJob, now=None) -> bool:
+    """Whether the scheduled full cycle (reconciliation) is due."""
+    if not job.reconcile_every_hours:
+        return False
+    if job.last_full_cycle_at is None:
+        return True
+    return (now or timezone.now()) - job.last_full_cycle_at >= timedelta(hours=job.reconcile_every_hours)
 
 
 def run_job(job_id: int, *, owner: str | None = None, force_full: bool = False, initiated_by: str = "",
@@ -148,6 +160,7 @@ def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiat
         finally:
             cycle.target_calls = engine.target.stats.requests
             cycle.source_calls = engine.source.stats.requests
+            cycle.unlinked_accounts = engine.outcome.unlinked_accounts
             cycle.rate_limit_waited_seconds = engine.target.stats.waited_seconds + engine.source.stats.waited_seconds
     except (DatabaseError, DatabaseLost) as exc:
         return _database_lost(job, cycle, store, exc)

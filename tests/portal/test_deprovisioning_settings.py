@@ -67,3 +67,16 @@ def test_a_kept_account_cannot_also_give_its_files_away(admin_client, applicatio
     assert response.status_code == 400
     assert "A kept account keeps its files" in page_text(response)
     assert job_of(application).keep_account_on_remove is False
+
+
+def test_reconciliation_is_daily_by_default_can_be_switched_off_and_takes_only_sensible_hours(
+        admin_client, application):  # noqa: F811
+    assert job_of(application).reconcile_every_hours == 24
+    assert save(admin_client, application, reconcile_every_hours="").status_code == 302
+    assert job_of(application).reconcile_every_hours is None
+    for bad in ("0", "721", "daily"):
+        response = save(admin_client, application, reconcile_every_hours=bad)
+        assert response.status_code == 400, bad
+        assert job_of(application).reconcile_every_hours is None
+    assert save(admin_client, application, reconcile_every_hours="6").status_code == 302
+    assert job_of(application).reconcile_every_hours == 6
