@@ -29,6 +29,8 @@ class AuditActivity(models.TextChoices):
     RELEASE_QUARANTINE = "Release provisioning job from quarantine", "Release provisioning job from quarantine"
     PROVISION_ON_DEMAND = "Provision on demand", "Provision on demand"
     UNLINK = "Remove object link", "Remove object link"
+    LINK = "Add object link", "Add object link"
+    SUSPEND_UNLINKED = "Suspend members linked to no user", "Suspend members linked to no user"
     INVITE_USER = "Invite portal user", "Invite portal user"
     UPDATE_USER = "Update portal user", "Update portal user"
 

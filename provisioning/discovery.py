@@ -10,19 +10,22 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import connections
 from .audit import redact_text
 from .bulk import insert_rows
-from .connectors.errors import ConnectorError
-from .constants import ObjectType
+from .connectors.errors import ConnectorError, NotFoundError
+from .constants import AuditActivity, ObjectType
 from .engine.config import from_job
 from .engine.discovery import Discovery, Finding
 from .engine.store import Store
 from .log_export import safe_cell
-from .models import AccountDiscovery, DiscoveredAccount
+from .models import AccountDiscovery, DiscoveredAccount, ObjectLink
+from .targets.base import AccountStatus
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +111,117 @@ def csv_lines(rows: Iterable[DiscoveredAccount]) -> Iterator[str]:
         values = [row.get_category_display(), row.email, row.display_name, row.status, row.is_admin, row.target_id,
                   row.source_upn, row.source_display_name, row.source_id, row.matched_by, differences, row.note]
         yield writer.writerow([safe_cell(v) for v in values])
+
+
+# ---------------------------------------------------------------------- acting on what discovery found
+class DiscoveryActionError(Exception):
+    """An action on discovered members that cannot be done as asked (the message says why)."""
+
+
+def link_to_user(record: AccountDiscovery, row: DiscoveredAccount, user_key: str, actor) -> ObjectLink:
+    """Link a discovered member to a Microsoft Entra ID user (by object id or user principal name) that the
+    matching attributes do not find. Nothing changes in Dropbox now: provision on demand, or the next
+    full cycle, brings the member in step with the user."""
+    job = record.job
+    if row.category not in LINKABLE:
+        raise DiscoveryActionError(f"{row.email} is {row.get_category_display().lower()}: only members linked to "
+                                   "no user can be linked.")
+    user_key = user_key.strip()
+    if not user_key:
+        raise DiscoveryActionError("Enter the object id or user principal name of the Microsoft Entra ID user.")
+    try:
+        user = connections.source(interactive=True).get_user(user_key)
+    except NotFoundError:
+        raise DiscoveryActionError(f"Microsoft Entra ID has no user {user_key}.") from None
+    except ConnectorError as exc:
+        raise DiscoveryActionError(f"Microsoft Entra ID could not be asked: {exc.message}") from None
+    upn = user.get("userPrincipalName") or user["id"]
+    with transaction.atomic():
+        taken = ObjectLink.objects.select_for_update().filter(job=job, object_type=ObjectType.USER)
+        if taken.filter(target_id=row.target_id).exists():
+            raise DiscoveryActionError(f"{row.email} was linked since the discovery ran: nothing was changed.")
+        other = taken.filter(source_id=user["id"]).first()
+        if other is not None:
+            raise DiscoveryActionError(f"{upn} is already linked to {other.target_email or other.target_id}: "
+                                       "unlink it first (Object links).")
+        link = ObjectLink.objects.create(
+            job=job, object_type=ObjectType.USER, source_id=user["id"], target_id=row.target_id,
+            display_name=(user.get("displayName") or "")[:300], user_principal_name=upn[:300],
+            target_email=row.email, matched_by="by hand", exported={})
+        actor.audit(AuditActivity.LINK, job, target_type="Object link", target_id=f"user:{user['id']}",
+                    target_display=f"{user.get('displayName') or upn} - {row.email}",
+                    after={"source_id": user["id"], "target_id": row.target_id, "target": row.email},
+                    detail=f"Linked by hand from account discovery {record.pk}.")
+        DiscoveredAccount.objects.filter(pk=row.pk).update(
+            category="linked", source_id=user["id"], source_upn=upn[:300],
+            source_display_name=(user.get("displayName") or "")[:300], matched_by="by hand",
+            note="Linked by hand: provision on demand, or the next full cycle, brings it in step.")
+    return link
+
+
+#: what may be linked to a user by hand: members linked to no user
+LINKABLE = ("orphan", "out_of_scope", "will_match", "conflict")
+
+
+def suspend_unlinked(record: AccountDiscovery, rows: list[DiscoveredAccount], actor):
+    """Suspend members discovery found linked to no user (orphans), after checking each against the team as
+    it is now: never the admin who authorized the portal or the last team admin, never a member linked
+    since, and no more at once than the accidental-deletion threshold allows. Each suspension gets its
+    provisioning log row; the action its audit event."""
+    from .constants import Action
+    from .engine.execution import Executor
+    from .engine.record import Tally, execute_and_record
+    from .engine.types import Plan, step
+
+    job = record.job
+    if not rows:
+        raise DiscoveryActionError("Select the members to suspend.")
+    if any(row.category != "orphan" for row in rows):
+        raise DiscoveryActionError("Only orphans (members linked to no user, with no user matching them) are "
+                                   "suspended from here.")
+    if job.prevent_accidental_deletion and len(rows) > job.deletion_threshold:
+        raise DiscoveryActionError(f"{len(rows)} members are more than the accidental deletion threshold "
+                                   f"({job.deletion_threshold}): select fewer, or raise the threshold in Settings.")
+    target = connections.target(job, interactive=True)
+    admin = target.authenticated_admin()
+    current = target.find([("id", row.target_id) for row in rows])
+    linked = set(ObjectLink.objects.filter(job=job, target_id__in=[r.target_id for r in rows])
+                 .values_list("target_id", flat=True))
+    admins = [a for a in target.iter_accounts() if a.is_admin and a.status == AccountStatus.ACTIVE] \
+        if any(row.is_admin for row in rows) else []
+    plans, left_out = [], []
+    for row in rows:
+        account = current.get(("id", row.target_id))
+        if account is None or account.status != AccountStatus.ACTIVE:
+            left_out.append(f"{row.email} ({account.status if account else 'gone'})")
+        elif account.id == admin.id or (account.is_admin and len(admins) <= 1) or account.id in linked:
+            left_out.append(f"{row.email} (protected or linked)")
+        else:
+            plans.append(Plan(ObjectType.USER, Action.DISABLE, "", display_name=row.display_name or row.email,
+                              target_id=account.id, target_label=account.label, link=False,
+                              reason=f"Suspended from account discovery by {actor.label}: the member is linked "
+                                     "to no Microsoft Entra ID user.",
+                              steps=[step("Account discovery", "Success",
+                                          f"Found linked to no user by the discovery of "
+                                          f"{record.created_at:%Y-%m-%d %H:%M}.")]))
+    tally = Tally()
+    if plans:
+        store = Store(job, None, initiated_by=actor.label)
+        execute_and_record(plans, Executor(target, from_job(job), should_stop=lambda: False), store, tally)
+    actor.audit(AuditActivity.SUSPEND_UNLINKED, job,
+                detail=f"{tally.writes - tally.write_failures} of {len(rows)} members suspended from account "
+                       f"discovery {record.pk}" + (f"; left out: {', '.join(left_out)}" if left_out else "") + ".")
+    suspended = tally.writes - tally.write_failures
+    DiscoveredAccount.objects.filter(discovery=record, target_id__in=[p.target_id for p in plans]).update(
+        status="suspended")
+    return Suspended(suspended, tally.write_failures, left_out, tally.top_error)
+
+
+@dataclass(frozen=True)
+class Suspended:
+    """What suspending members from account discovery did."""
+
+    suspended: int
+    failed: int
+    left_out: list[str]
+    top_error: str = ""

@@ -163,3 +163,89 @@ def test_a_discovery_runs_in_the_background_on_the_worker(alice_client, job, ser
     page = alice_client.get(response["Location"]).content.decode()
     assert f'<strong id="discovery-total">{sum(record.counts.values())}</strong>' in page
     assert '<div id="discovery-body">' in page  # finished: it stops polling
+
+
+# ---------------------------------------------------------------------------- acting on the findings
+def ids_of(record, category: str, count: int | None = None) -> list[str]:
+    rows = list(record.accounts.filter(category=category).values_list("pk", flat=True))
+    return [str(pk) for pk in rows[:count]]
+
+
+def post_action(client, job, record, name: str, **data):
+    return client.post(reverse(f"portal:discovery_{name}", args=[job.application_id, record.pk]), data, follow=True)
+
+
+def test_suspending_orphans_writes_a_log_row_each_and_an_audit_event(alice, alice_client, job, services, dbx):
+    from provisioning.constants import Action, AuditActivity, LogStatus
+    from provisioning.models import AuditEvent, ProvisioningLog
+
+    dbx.team_client().team_members_add_v2([T.MemberAddV2Arg(f"orphan.{n}@contoso.com", "Or", f"Phan{n}")
+                                           for n in range(3)])
+    for n in range(3):
+        dbx.control("POST", f"members/orphan.{n}@contoso.com/accept", {})
+    record = discover(job)
+    chosen = list(record.accounts.filter(email__startswith="orphan.", category="orphan"))
+    assert len(chosen) == 3
+    page = post_action(alice_client, job, record, "suspend", accounts=[str(r.pk) for r in chosen]).content.decode()
+    assert "3 members suspended; each has its provisioning log row." in page
+    assert {team(dbx)[r.email]["status"] for r in chosen} == {"suspended"}
+    rows = ProvisioningLog.objects.filter(job=job, action=Action.DISABLE, status=LogStatus.SUCCESS)
+    assert sorted(rows.values_list("target_email", flat=True)) == sorted(r.email for r in chosen)
+    assert {r.initiated_by for r in rows} == {alice.email}
+    assert "Suspended from account discovery" in rows.first().steps[-1]["description"]
+    assert AuditEvent.objects.filter(activity=AuditActivity.SUSPEND_UNLINKED).count() == 1
+
+
+def test_only_orphans_are_suspended_and_never_past_the_threshold(alice_client, job, services, dbx):
+    from provisioning.models import ProvisioningJob
+
+    dbx.team_client().team_members_add_v2([T.MemberAddV2Arg(f"extra.{n}@contoso.com", "Ex", f"Tra{n}")
+                                           for n in range(2)])
+    record = discover(job)
+    page = post_action(alice_client, job, record, "suspend", accounts=ids_of(record, "protected")).content.decode()
+    assert "Only orphans (members linked to no user, with no user matching them) are suspended from here." in page
+    assert team(dbx)[job.target_admin_email]["status"] == "active"
+    orphans = ids_of(record, "orphan")
+    ProvisioningJob.objects.filter(pk=job.pk).update(deletion_threshold=len(orphans) - 1)
+    page = post_action(alice_client, job, record, "suspend", accounts=orphans).content.decode()
+    assert f"{len(orphans)} members are more than the accidental deletion threshold ({len(orphans) - 1})" in page
+    emails = set(record.accounts.filter(category="orphan").values_list("email", flat=True))
+    assert not [m for m in team(dbx).values() if m["email"] in emails and m["status"] == "suspended"]
+    nothing = post_action(alice_client, job, record, "suspend").content.decode()
+    assert "Select the members to suspend." in nothing
+
+
+def test_linking_an_orphan_to_a_user_by_hand_and_unlinking_it(alice_client, job, services, graph, dbx):
+    from provisioning.constants import AuditActivity
+    from provisioning.models import AuditEvent, ObjectLink
+
+    dbx.team_client().team_members_add_v2([T.MemberAddV2Arg("old.address@contoso.com", "Old", "Address")])
+    record = discover(job)
+    row = record.accounts.get(email="old.address@contoso.com")
+    assert row.category == "orphan"
+    user = graph.get_all("/v1.0/users?$select=id,userPrincipalName&$top=5")[0]
+    page = post_action(alice_client, job, record, "link", account=str(row.pk),
+                       user=user["userPrincipalName"]).content.decode()
+    assert f"old.address@contoso.com is now linked to {user['userPrincipalName']}." in page
+    link = ObjectLink.objects.get(job=job, target_email="old.address@contoso.com")
+    assert (link.source_id, link.matched_by) == (user["id"], "by hand")
+    assert AuditEvent.objects.filter(activity=AuditActivity.LINK).exists()
+    again = post_action(alice_client, job, record, "link", account=str(row.pk), user=user["id"]).content.decode()
+    assert "only members linked to no user can be linked" in again
+    unknown = record.accounts.filter(category="orphan").exclude(pk=row.pk).first()
+    missing = post_action(alice_client, job, record, "link", account=str(unknown.pk),
+                          user="nobody.at.all@contoso.com").content.decode()
+    assert "Microsoft Entra ID has no user nobody.at.all@contoso.com." in missing
+    taken = post_action(alice_client, job, record, "link", account=str(unknown.pk), user=user["id"]).content.decode()
+    assert "is already linked to old.address@contoso.com" in taken
+
+    page = post_action(alice_client, job, record, "unlink", accounts=[str(row.pk)]).content.decode()
+    assert "1 member unlinked." in page
+    assert not ObjectLink.objects.filter(job=job, target_email="old.address@contoso.com").exists()
+
+
+def test_readers_cannot_act_on_findings(bob_client, job, services):
+    record = discover(job)
+    for name in ("suspend", "unlink", "link"):
+        assert bob_client.post(reverse(f"portal:discovery_{name}", args=[job.application_id, record.pk]),
+                               {"accounts": ids_of(record, "orphan")}).status_code == 403
