@@ -228,13 +228,18 @@ def _after_commit(task, *args) -> None:
     transaction.on_commit(lambda: task.delay(*args))
 
 
-def request_preview(job: ProvisioningJob, actor: Actor) -> CyclePreview:
-    """A dry run of the next cycle, in the background."""
+def request_preview(job: ProvisioningJob, actor: Actor, *, draft: dict | None = None) -> CyclePreview:
+    """A dry run of the next cycle, in the background. With ``draft`` (unsaved changes), two: one with the
+    changes and, to compare it with, one as saved; nothing of the draft is saved."""
     from .tasks import preview_job
 
     if not job.is_authorized:
         raise JobError(f"Authorize the portal against {_service(job)} before previewing a cycle.")
-    record = CyclePreview.objects.create(job=job, requested_by=actor.label)
+    baseline = None
+    if draft:
+        baseline = CyclePreview.objects.create(job=job, requested_by=actor.label)
+        _after_commit(preview_job, baseline.pk)
+    record = CyclePreview.objects.create(job=job, requested_by=actor.label, draft=draft or {}, baseline=baseline)
     _after_commit(preview_job, record.pk)
     return record
 

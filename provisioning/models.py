@@ -482,6 +482,10 @@ class CyclePreview(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     staged_reason = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    #: unsaved changes this preview runs with ({"settings": {...}, "filters": {"user": [...]}}); empty: as saved
+    draft = models.JSONField(default=dict, blank=True)
+    #: the preview of the configuration as saved, made at the same time, that a draft's is compared with
+    baseline = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

@@ -334,12 +334,16 @@ def scoping_filters(request: HttpRequest, app_id: UUID, object_type: str) -> Htt
     application, object_mapping = _for_administrator(request, app_id, object_type)
     form = ScopingFiltersForm.from_post(object_mapping.object_type, request.POST)
     action = request.POST.get("action", "save")
-    if action != "save":
+    if action not in ("save", "preview"):
         form.apply(action)
         return _render_scoping(request, application, object_mapping, form, unsaved=True)
     if not form.is_valid():
         messages.error(request, "The scoping filters were not saved: correct the clauses marked below.")
         return _render_scoping(request, application, object_mapping, form, status=400, unsaved=True)
+    if action == "preview":
+        from .provisioning import _preview_draft
+
+        return _preview_draft(request, application, {"filters": {object_mapping.object_type: form.cleaned()}})
     with transaction.atomic():
         object_mapping = _locked(object_mapping)
         before = snapshot(object_mapping)

@@ -150,7 +150,35 @@ def preview(request: HttpRequest, app_id: UUID, preview_id: int) -> HttpResponse
         "portal/blade/preview.html"
     return render(request, template, {
         "application": application, "section": "overview", "preview": record, "page": page, "action": action,
-        "actions_available": sorted(record.counts), "writes": sum(n for a, n in record.counts.items()
-                                                                  if a in ("Create", "Update", "Enable", "Disable",
-                                                                           "Delete")),
+        "actions_available": sorted(record.counts), "writes": _writes(record.counts),
+        **_comparison(record, request.GET.get("changed_page")),
     })
+
+
+def _writes(counts: dict) -> int:
+    return sum(n for a, n in counts.items() if a in ("Create", "Update", "Enable", "Disable", "Delete"))
+
+
+def _comparison(record: CyclePreview, page_number) -> dict:
+    """For a preview with unsaved changes: the counts beside those as saved, and the objects whose planned
+    action the changes would change."""
+    baseline = record.baseline
+    if baseline is None:
+        return {"baseline": None, "comparing": False}
+    if "running" in (record.status, baseline.status) or "failed" in (record.status, baseline.status):
+        return {"baseline": baseline, "comparing": False}
+    saved = {(t, sid): a for t, sid, a in baseline.actions.values_list("object_type", "source_id", "action")}
+    rows = {(r.object_type, r.source_id): r for r in record.actions.all()}
+    changed = []
+    for key in sorted(set(saved) | set(rows)):
+        draft = rows.get(key)
+        now, then = saved.get(key, "No change"), draft.action if draft else "No change"
+        if now != then:
+            changed.append({"identity": (draft.display_name or draft.user_principal_name) if draft else key[1],
+                            "upn": draft.user_principal_name if draft else "", "type": key[0], "saved": now,
+                            "draft": then, "reason": draft.reason if draft else ""})
+    names = sorted(set(record.counts) | set(baseline.counts))
+    return {"baseline": baseline, "comparing": True,
+            "count_rows": [(n, baseline.counts.get(n, 0), record.counts.get(n, 0)) for n in names],
+            "changed": Paginator(changed, 100).get_page(page_number), "changed_count": len(changed),
+            "baseline_writes": _writes(baseline.counts)}

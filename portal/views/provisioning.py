@@ -92,6 +92,8 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
         return _render(request, application, form, status=400)
     fields = {name: form.cleaned_data[name] for name in ProvisioningForm.Meta.fields}
     fields["transfer_files_to"] = transfer_to if fields["transfer_files_to_email"] else ""
+    if request.POST.get("action") == "preview":
+        return _preview_draft(request, application, {"settings": _draft_settings(fields)})
     saved = jobs.save_settings(job, fields, jobs.Actor.of(request), snapshot=settings_snapshot)
     if saved.started:
         messages.success(request, "Provisioning is On: the initial cycle is starting.")
@@ -111,6 +113,25 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
     if not (saved.started or saved.stopped):
         messages.success(request, "Your changes were saved.")
     return redirect("portal:provisioning", application.id)
+
+
+def _draft_settings(fields: dict) -> dict:
+    """The Settings that decide what a cycle does, as a preview draft takes them (JSON values)."""
+    from provisioning.engine.config import DRAFT_SETTINGS
+
+    names = (*DRAFT_SETTINGS, "on_unassigned", "on_out_of_scope", "on_disabled", "on_soft_deleted",
+             "on_hard_deleted")
+    return {name: fields[name] for name in names if name in fields}
+
+
+def _preview_draft(request: HttpRequest, application, draft: dict) -> HttpResponse:
+    """Preview the next cycle with unsaved changes (nothing of them is saved) beside the one as saved."""
+    from .overview import REFUSED, attempt
+
+    record = attempt(request, jobs.request_preview, application.job, draft=draft)
+    if record is REFUSED:
+        return redirect("portal:provisioning", application.id)
+    return redirect("portal:preview", application.id, record.pk)
 
 
 def _transfer_admin(form: ProvisioningForm, job: ProvisioningJob) -> str | None:

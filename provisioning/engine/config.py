@@ -158,3 +158,32 @@ def from_job(job) -> EngineConfig:
         wipe_devices_on_remove=job.wipe_devices_on_remove,
         send_welcome_email=job.send_welcome_email,
     )
+
+
+#: the job settings a draft may carry, as EngineConfig fields (the leaving choices gather into leave_actions)
+DRAFT_SETTINGS = ("scope", "prevent_accidental_deletion", "deletion_threshold", "wipe_devices_on_disable",
+                  "delete_after_days", "transfer_files_to", "remove_invited_members", "expand_nested_groups",
+                  "keep_account_on_remove", "wipe_devices_on_remove", "send_welcome_email")
+_LEAVE_FIELDS = {"on_unassigned": LeaveCause.UNASSIGNED, "on_out_of_scope": LeaveCause.OUT_OF_SCOPE,
+                 "on_disabled": LeaveCause.DISABLED, "on_soft_deleted": LeaveCause.SOFT_DELETED,
+                 "on_hard_deleted": LeaveCause.HARD_DELETED}
+
+
+def with_draft(config: EngineConfig, draft: dict) -> EngineConfig:
+    """The configuration as it would be with these unsaved changes: ``{"settings": {field: value},
+    "filters": {object_type: [{"clauses": [...]}]}}`` (what the Settings and the scoping filters editor post)."""
+    from dataclasses import replace
+
+    settings = draft.get("settings") or {}
+    changes = {name: settings[name] for name in DRAFT_SETTINGS if name in settings}
+    leave = dict(config.leave_actions)
+    leave.update({cause: settings[name] for name, cause in _LEAVE_FIELDS.items() if settings.get(name)})
+    changes["leave_actions"] = tuple(leave.items())
+    for object_type, filters in (draft.get("filters") or {}).items():
+        clauses = tuple(tuple((c["attribute"], c["operator"], c.get("value") or "") for c in f.get("clauses", []))
+                        for f in filters if f.get("clauses"))
+        if object_type == ObjectType.USER:
+            changes["users"] = replace(changes.get("users", config.users), filters=clauses)
+        elif object_type == ObjectType.GROUP:
+            changes["groups"] = replace(changes.get("groups", config.groups), filters=clauses)
+    return replace(config, **changes)

@@ -25,7 +25,7 @@ from ..constants import CycleKind, CycleStatus, ProvisioningMode
 from ..models import CyclePreview, PreviewAction, ProvisioningJob, SyncCycle
 from ..notifications import notify
 from ..targets import package_of
-from .config import from_job
+from .config import from_job, with_draft
 from .cycle import Cycle, DeltaLinks, Outcome
 from .record import DatabaseLost
 from .safety import DeletePermit
@@ -137,9 +137,10 @@ def _not_due(job: ProvisioningJob) -> str:
 
 
 def build_cycle(job: ProvisioningJob, store: Store, *, kind: str, dry_run: bool = False,
-                max_workers: int = 24) -> Cycle:
+                max_workers: int = 24, config=None) -> Cycle:
     """A cycle of a job, with its connectors and what an administrator allowed."""
-    return Cycle(from_job(job), connections.source(), connections.target(job, dry_run=dry_run), store, kind=kind,
+    return Cycle(config or from_job(job), connections.source(), connections.target(job, dry_run=dry_run), store,
+                 kind=kind,
                  delta=DeltaLinks(job.user_delta_link, job.group_delta_link),
                  permit=DeletePermit(job.allow_deletes_once, job.allowed_deletes), dry_run=dry_run,
                  max_workers=max_workers)
@@ -281,10 +282,11 @@ def preview(preview_id: int, *, max_workers: int = 24) -> CyclePreview:
     the job's state (the target connector refuses writes; the store is read-only)."""
     record = CyclePreview.objects.select_related("job__application").get(pk=preview_id)
     job = record.job
-    kind = choose_kind(job, from_job(job).fingerprint(), False)
+    config = with_draft(from_job(job), record.draft) if record.draft else from_job(job)
+    kind = choose_kind(job, config.fingerprint(), False)
     try:
         outcome = build_cycle(job, Store(job, None, read_only=True), kind=kind, dry_run=True,
-                              max_workers=max_workers).run()
+                              max_workers=max_workers, config=config).run()
     except ConnectorError as exc:
         return _preview_failed(record, exc.message)
     except Exception as exc:  # the page must never wait forever for a preview that crashed

@@ -68,6 +68,10 @@ def every_page(walk: Walk, job, user) -> None:
     page.click("#directory-results [data-principal-id] >> nth=0")
     walk.check("Add assignment, a user selected")
     walk.visit("Provisioning", reverse("portal:provisioning", args=[app]), "#provisioning-form")
+    page.select_option("#id_on_unassigned", "nothing")
+    page.click("#preview-changes")
+    page.wait_for_selector("#preview-comparison", timeout=60_000)  # both dry runs done on the worker
+    walk.check("Preview with these changes")
     walk.visit("Mappings", reverse("portal:mappings", args=[app]))
     walk.visit("Attribute mappings", reverse("portal:attribute_mappings", args=[app, "user"]), "#attribute-mappings")
     walk.visit("Edit mapping", reverse("portal:edit_attribute_mapping",
