@@ -75,13 +75,15 @@ def administrator_required(view):
     return wrapper
 
 
-def get_application_for_reader(request: HttpRequest, app_id: UUID) -> Application:
+def get_application_for_reader(request: HttpRequest, app_id: UUID, *, deleted: bool = False) -> Application:
+    """The application, for a reader; a deleted one only where ``deleted`` says its pages stay (its logs)."""
     if not is_reader(request.user):
         raise PermissionDenied("You need the Provisioning readers or Provisioning administrators role.")
-    return get_object_or_404(Application, pk=app_id)
+    applications = Application.objects.all() if deleted else Application.objects.filter(deleted_at__isnull=True)
+    return get_object_or_404(applications, pk=app_id)
 
 
 def get_application_for_administrator(request: HttpRequest, app_id: UUID) -> Application:
     if not is_administrator(request.user):
         raise PermissionDenied("Only Provisioning administrators can make this change.")
-    return get_object_or_404(Application, pk=app_id)
+    return get_object_or_404(Application, pk=app_id, deleted_at__isnull=True)

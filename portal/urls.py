@@ -18,6 +18,7 @@ portal_patterns = [
     path("applications/<uuid:app_id>/restart/", overview.restart, name="restart_provisioning"),
     path("applications/<uuid:app_id>/allow-deletes/", overview.allow_deletes, name="allow_deletes"),
     path("applications/<uuid:app_id>/rename/", overview.rename, name="rename_application"),
+    path("applications/<uuid:app_id>/delete/", overview.delete, name="delete_application"),
     path("applications/<uuid:app_id>/preview/", overview.preview_start, name="preview_start"),
     path("applications/<uuid:app_id>/preview/<int:preview_id>/", overview.preview, name="preview"),
     path("applications/<uuid:app_id>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),

@@ -43,6 +43,10 @@ class Application(models.Model):
     service_principal_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: deleted by an administrator: provisioning is off and its credentials gone; its provisioning logs stay
+    #: readable until the retention period ends, when everything of it is purged
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.CharField(max_length=254, blank=True)
 
     class Meta:
         ordering = ["display_name", "created_at"]

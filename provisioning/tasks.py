@@ -36,7 +36,8 @@ def dispatch_due_jobs(queue: str | None = None) -> int:
     """Enqueue the jobs whose next cycle is due and whose lease is free or expired (beat calls this every
     few seconds); ``queue`` sends them to a queue of its own rather than the default one."""
     now = timezone.now()
-    due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC).filter(
+    due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC,
+                                         application__deleted_at__isnull=True).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).values_list("pk", flat=True)
     count = 0
@@ -89,11 +90,15 @@ def record_lost_cycle(cycle_pk: int, message: str) -> None:
 @shared_task(name="provisioning.tasks.purge_old_logs", ignore_result=True)
 def purge_old_logs() -> int:
     """Delete provisioning log rows older than the retention period, in chunks."""
+    from .applications import purge_deleted
+
     cutoff = timezone.now() - timedelta(days=settings.PROVISIONING_LOG_RETENTION_DAYS)
     deleted = 0
     while True:
         ids = list(ProvisioningLog.objects.filter(activity_time__lt=cutoff).values_list("pk", flat=True)[:5000])
         if not ids:
+            # and what is left of applications deleted longer ago than the retention period
+            purge_deleted(settings.PROVISIONING_LOG_RETENTION_DAYS)
             return deleted
         deleted += ProvisioningLog.objects.filter(pk__in=ids).delete()[0]
 

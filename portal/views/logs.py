@@ -60,7 +60,7 @@ def _refused(request: HttpRequest, application: Application, form: ProvisioningL
 
 @require_safe
 def provisioning_logs(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application = get_application_for_reader(request, app_id)
+    application = get_application_for_reader(request, app_id, deleted=True)
     form = ProvisioningLogFilterForm(request.GET)
     if not form.is_valid():
         return _refused(request, application, form)
@@ -82,7 +82,7 @@ def provisioning_logs(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 @require_safe
 def provisioning_log_detail(request: HttpRequest, app_id: UUID, log_id: int) -> HttpResponse:
-    application = get_application_for_reader(request, app_id)
+    application = get_application_for_reader(request, app_id, deleted=True)
     log = get_object_or_404(ProvisioningLog.objects.select_related("job"), pk=log_id, job__application=application)
     back = reverse("portal:provisioning_logs", args=[application.pk])
     if request.GET:
@@ -106,7 +106,7 @@ def provisioning_log_detail(request: HttpRequest, app_id: UUID, log_id: int) -> 
 
 @require_safe
 def download(request: HttpRequest, app_id: UUID) -> HttpResponse:
-    application = get_application_for_reader(request, app_id)
+    application = get_application_for_reader(request, app_id, deleted=True)
     form = ProvisioningLogFilterForm(request.GET)
     valid = form.is_valid()
     chosen = request.GET.get("format", "json")

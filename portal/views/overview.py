@@ -129,6 +129,18 @@ def rename(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 
 @require_POST
+def delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
+    application = get_application_for_administrator(request, app_id)
+    if request.POST.get("confirm_name", "").strip() != application.display_name:
+        messages.error(request, "The application was not deleted: type its name to confirm.")
+        return redirect("portal:overview", application.id)
+    applications.delete(application, jobs.Actor.of(request))
+    messages.success(request, f"{application.display_name} was deleted. Nothing changed in Dropbox; its provisioning "
+                              "logs stay readable under Deleted applications until the retention period ends.")
+    return redirect("portal:applications")
+
+
+@require_POST
 def preview_start(request: HttpRequest, app_id: UUID) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
     record = attempt(request, jobs.request_preview, application.job)

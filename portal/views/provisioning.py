@@ -241,6 +241,6 @@ def _pending_application(pending) -> Application | None:
     if not isinstance(pending, dict):
         return None
     try:
-        return Application.objects.select_related("job").get(pk=pending.get("application"))
+        return Application.objects.select_related("job").get(pk=pending.get("application"), deleted_at__isnull=True)
     except (Application.DoesNotExist, ValueError, TypeError):
         return None

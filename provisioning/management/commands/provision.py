@@ -71,7 +71,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<40} {record.counts.get(value, 0)}")
 
     def _application(self, name: str | None) -> Application:
-        applications = Application.objects.select_related("job")
+        applications = Application.objects.select_related("job").filter(deleted_at__isnull=True)
         if name:
             matches = list(applications.filter(Q(display_name__iexact=name) | Q(pk__iexact=name)
                                                if _is_uuid(name) else Q(display_name__iexact=name)))
