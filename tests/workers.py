@@ -89,6 +89,12 @@ class CeleryProcess:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.proc:
+            # A pool child that outlives its parent would hold a database session past the test database.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crashed machine would leave it."""

@@ -22,7 +22,7 @@ from .pipeline import Pipeline
 from .planning import PlanContext
 from .scope import Assignments
 from .store import Store
-from .types import Plan, step
+from .types import Plan, planned_changes, step
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +113,16 @@ class OnDemand:
         if plan.writes:
             [result] = list(self.executor.run([plan]))
             self.store.record([result])
-            status = result.status
+            status, action = result.status, result.action
             text = f"{result.action}: {plan.reason}" if result.ok else \
                 f"{result.action} failed: {result.error.message if result.error else 'unknown error'}"
         else:
             self.store.record([], [plan])
-            status = "Skipped" if plan.action == Action.SKIP else "Success"
+            status, action = ("Skipped" if plan.action == Action.SKIP else "Success"), plan.action
             text = f"{plan.action}: {plan.reason}"
         self.report(identity, step("Perform action", status, text, action=plan.action,
                                    modifiedProperties="; ".join(f"{n}: {o or '(empty)'} → {v or '(empty)'}"
-                                                                for n, o, v in plan.changes)))
+                                                                for n, o, v in planned_changes(plan, action))))
 
     def _group(self, gid: str, assignments: Assignments) -> None:
         group = self.source.get_group(gid, self.source.select_for(self.config.groups.source_attributes()))

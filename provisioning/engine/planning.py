@@ -147,8 +147,7 @@ def _plan_create(ctx: PlanContext, plan: Plan, mapped: Mapped, active: bool) -> 
         return _skip(plan, "CreateDisabled", "Create is switched off in the target object actions.", link=False)
     plan.action, plan.values = Action.CREATE, mapped.values
     plan.reason = f"The user is in scope and has no {ctx.names.service} account."
-    plan.changes = [(name, None, value) for name, value in mapped.values.items() if value is not None]
-    return plan
+    return plan  # its changes are its values (types.planned_changes)
 
 
 def _plan_enable(ctx: PlanContext, plan: Plan, mapped: Mapped, changes: list) -> Plan:

@@ -27,6 +27,7 @@ from ..notifications import notify
 from ..targets import package_of
 from .config import from_job, with_draft
 from .cycle import Cycle, DeltaLinks, Outcome
+from .types import planned_changes
 from .record import DatabaseLost
 from .safety import DeletePermit
 from .store import LeaseLost, StopRequested, Store
@@ -302,7 +303,7 @@ def preview(preview_id: int, *, max_workers: int = 24) -> CyclePreview:
                 display_name=plan.display_name[:300], user_principal_name=plan.upn[:300],
                 target_email=plan.target_label[:300], reason=plan.reason,
                 changes=[{"name": n, "old": o, "new": v if not isinstance(v, list) else ", ".join(v)}
-                         for n, o, v in plan.changes],
+                         for n, o, v in planned_changes(plan)],
             ))
     PreviewAction.objects.bulk_create(rows, batch_size=2000)
     record.kind, record.counts, record.staged_reason = kind, counts, outcome.staged_reason

@@ -88,9 +88,15 @@ def user_decision(config: EngineConfig, attributes: dict, assignments: Assignmen
         return Decision(False, "ScopingFilter", "The user does not match the scoping filters.", assigned=True)
     if config.scope == Scope.ALL:
         return Decision(True, "InScope", "All users are in scope (Sync all users and groups).", assigned=True)
-    how = "directly" if assignments.users.get(user_id, set()) - {DEFAULT_ACCESS_ROLE_ID} else "through a group"
-    return Decision(True, "InScope", f"The user is assigned to the application {how} and matches the scoping "
-                                     "filters.", assigned=True)
+    directly = bool(assignments.users.get(user_id, set()) - {DEFAULT_ACCESS_ROLE_ID})
+    return _ASSIGNED_DIRECTLY if directly else _ASSIGNED_THROUGH_A_GROUP
+
+
+# one of each for a whole tenant rather than one per user
+_ASSIGNED_DIRECTLY = Decision(True, "InScope", "The user is assigned to the application directly and matches the "
+                                               "scoping filters.", assigned=True)
+_ASSIGNED_THROUGH_A_GROUP = Decision(True, "InScope", "The user is assigned to the application through a group and "
+                                                      "matches the scoping filters.", assigned=True)
 
 
 def group_decision(config: EngineConfig, attributes: dict, assignments: Assignments) -> Decision:

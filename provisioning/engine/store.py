@@ -30,7 +30,7 @@ from ..models import (
 from ..targets.base import AccountStatus
 from .execution import Result
 from .membership import MemberChange
-from .types import LinkInfo, Plan, plan_to_json, step
+from .types import LinkInfo, Plan, plan_to_json, planned_changes, step
 
 BULK = 2000
 #: a log row of the store's own cycle (not one resolved for an earlier run)
@@ -330,7 +330,8 @@ class Store:
             target_id=(result.target_id if result and result.target_id else plan.target_id)[:120],
             target_email=((result.target_label if result else "") or plan.target_label)[:300],
             steps=steps,
-            modified_properties=[{"name": n, "old": _show(o), "new": _show(v)} for n, o, v in plan.changes],
+            modified_properties=[{"name": n, "old": _show(o), "new": _show(v)}
+                                 for n, o, v in planned_changes(plan, action)],
             duration_ms=result.duration_ms if result else 0,
         )
 

@@ -99,6 +99,17 @@ def plan_from_json(data: dict) -> Plan:
 
 
 def step(name: str, status: str, description: str, **details) -> dict:
-    """One step of a log row, as the Provisioning logs show it."""
-    return {"name": name, "status": status, "description": description,
-            "details": {k: v for k, v in details.items() if v not in (None, "", [], {})}}
+    """One step of a log row, as the Provisioning logs show it (``details`` only when there are some:
+    a tenant's plans carry several steps each)."""
+    kept = {k: v for k, v in details.items() if v not in (None, "", [], {})}
+    if kept:
+        return {"name": name, "status": status, "description": description, "details": kept}
+    return {"name": name, "status": status, "description": description}
+
+
+def planned_changes(plan: Plan, action: str | None = None) -> list[tuple[str, object, object]]:
+    """(attribute, old, new) of a plan's write. A user's create sends all its values: they are derived from
+    them here rather than kept beside them with each of a tenant's plans."""
+    if plan.changes or (action or plan.action) != Action.CREATE or plan.object_type != "user":
+        return plan.changes
+    return [(name, None, value) for name, value in plan.values.items() if value is not None]
