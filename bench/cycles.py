@@ -6,7 +6,7 @@
     .venv/bin/python bench/cycles.py --database-url postgres://postgres@127.0.0.1:5432/bench_cycles
     .venv/bin/python bench/cycles.py --users 20000 --profile /tmp/cycle.txt   # with py-spy's samples
 
-It creates a scratch PostgreSQL database (dropped at the end unless --keep),
+It creates a scratch PostgreSQL database (dropped at the end),
 starts the Graph emulator with ``--seed synthetic:N`` (N users in groups of 100,
 every group assigned to Dropbox for Business) and the Dropbox emulator with an
 empty team, authorizes through the emulator's OAuth pages, and runs
@@ -23,25 +23,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emulators.demo import DEMO_CLIENT_ID, DEMO_DROPBOX_APP_KEY, DEMO_TENANT_ID  # noqa: E402
-from emulators.process import EmulatorProcess  # noqa: E402
-
-
-def psql(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
+from bench.tenant import bench_tenant  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -99,37 +89,13 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--workers", type=int, default=32, help="most Dropbox writes in flight")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_cycles")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="sample the initial cycle with py-spy into FILE and print its top functions")
     args = parser.parse_args()
 
-    url = urlsplit(args.database_url)
-    name = url.path.lstrip("/")
-    admin_url = urlunsplit(url._replace(path="/postgres"))
-    psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    psql(admin_url, f'CREATE DATABASE "{name}"')
-
-    client_secret, app_secret, password = (secrets.token_urlsafe(20) for _ in range(3))
-    graph = EmulatorProcess("graph", "--seed", f"synthetic:{args.users}", f"--client-secret={client_secret}",
-                            "--latency-ms", str(args.latency_ms))
-    dropbox = EmulatorProcess("dropbox", "--seed", "empty", f"--app-secret={app_secret}",
-                              f"--admin-password={password}", f"--member-password={password}x",
-                              "--licenses", str(args.users * 2), "--latency-ms", str(args.latency_ms),
-                              "--async-job-seconds", "0.2")
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "DATABASE_URL": args.database_url,
-        "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": "WARNING",
-        "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,
-        "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": app_secret,
-    }
-    with graph, dropbox:
-        env.update(ENTRA_LOGIN_URL=graph.url, GRAPH_URL=graph.url, DROPBOX_API_URL=dropbox.url,
-                   DROPBOX_WEB_URL=dropbox.url)
-        os.environ.update({k: v for k, v in env.items() if isinstance(v, str)})
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        setup_application(dropbox, password)
-
+    with bench_tenant(args.database_url, args.users, latency_ms=args.latency_ms,
+                      dropbox_args=("--async-job-seconds", "0.2")) as tenant:
+        graph, dropbox, env, client_secret = tenant.graph, tenant.dropbox, tenant.env, tenant.client_secret
         print(f"Initial cycle: {args.users:,} users in {args.users // 100:,} groups (all assigned), "
               f"{args.latency_ms:.0f} ms latency on every call, PostgreSQL, {args.workers} writes in flight")
         emulators_cpu = cpu_seconds(graph.proc.pid) + cpu_seconds(dropbox.proc.pid)
@@ -159,7 +125,8 @@ def main() -> None:
 
         change_users(graph, client_secret, args.changes)
         dropbox.reset_stats()
-        seconds, _, cpu, output = child(env, "provision", "--workers", str(args.workers))
+        seconds, _, cpu, output = child(env, "provision", "--workers", str(args.workers),
+                                        profile=f"{args.profile}.incremental" if args.profile else "")
         cycle_seconds, _ = last_cycle()
         calls = dropbox.stats()["requests"]
         dropbox_calls = sum(n for route, n in calls.items() if route.startswith("POST /2/"))
@@ -171,46 +138,10 @@ def main() -> None:
         for route, count in sorted(calls.items()):
             if route.startswith("POST /2/"):
                 print(f"    {route:<50} {count}")
-    from django.db import connections
-
-    connections.close_all()
-    if not args.keep:
-        psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-
-
-def setup_application(dropbox, password: str) -> None:
-    """Add Dropbox for Business as the portal would, authorize it, turn it On."""
-    import django
-
-    django.setup()
-    from urllib.parse import parse_qsl
-
-    from emulators.dropbox.signin import sign_in_and_decide
-    from provisioning import connections
-    from provisioning.connectors.entra import EntraConnector
-    from provisioning.credentials import describe_team
-    from provisioning.targets.dropbox.oauth import authorize_flow
-    from provisioning.defaults import create_job
-    from provisioning.gallery import find
-    from provisioning.models import Application
-
-    entry = find("dropbox-business")
-    sp, _ = EntraConnector.from_settings().ensure_service_principal(entry.app_id)
-    application = Application.objects.create(display_name=entry.name, app_id=entry.app_id,
-                                             service_principal_id=sp["id"])
-    job = create_job(application)
-    store: dict = {}
-    flow = authorize_flow(redirect_uri="http://127.0.0.1:8000/applications/oauth/dropbox/callback/",
-                          session_store=store, app_key=DEMO_DROPBOX_APP_KEY, api_url=dropbox.url,
-                          web_url=dropbox.url)
-    answer = sign_in_and_decide(flow.requests_session, flow.start(), "admin@contoso.com", password)
-    token = flow.finish(dict(parse_qsl(urlsplit(answer.headers["Location"]).query))).refresh_token
-    identity = describe_team(connections.target_for_secret(job, token))
-    job.mode, job.enabled, job.target_refresh_token = "automatic", True, token
-    job.target_admin_email, job.target_admin_id, job.target_team_name = (identity.admin_email, identity.admin_id,
-                                                                        identity.team_name)
-    job.deletion_threshold = 10 ** 9
-    job.save()
+        if args.profile:
+            print(f"  profile          {args.profile}.incremental (py-spy raw); most often on the stack:")
+            for share, frame in top_of_profile(f"{args.profile}.incremental"):
+                print(f"    {share:6.1%}  {frame[:110]}")
 
 
 def change_users(graph, client_secret: str, count: int) -> None:

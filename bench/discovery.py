@@ -14,19 +14,14 @@ peak memory and counts. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cycles import child, psql, setup_application  # noqa: E402
-from emulators.demo import DEMO_CLIENT_ID, DEMO_DROPBOX_APP_KEY, DEMO_TENANT_ID  # noqa: E402
-from emulators.process import EmulatorProcess  # noqa: E402
+from bench.cycles import child  # noqa: E402
+from bench.tenant import bench_tenant  # noqa: E402
 
 
 def main() -> None:
@@ -38,34 +33,12 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_discovery")
     args = parser.parse_args()
 
-    url = urlsplit(args.database_url)
-    name = url.path.lstrip("/")
-    admin_url = urlunsplit(url._replace(path="/postgres"))
-    psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    psql(admin_url, f'CREATE DATABASE "{name}"')
-    client_secret, app_secret, password = (secrets.token_urlsafe(20) for _ in range(3))
-    admin_token = "team-" + secrets.token_urlsafe(24)
-    graph = EmulatorProcess("graph", "--seed", f"synthetic:{args.users}", f"--client-secret={client_secret}",
-                            "--latency-ms", "0")
-    dropbox = EmulatorProcess("dropbox", "--seed", "empty", f"--app-secret={app_secret}",
-                              f"--admin-password={password}", f"--member-password={password}x",
-                              f"--admin-token={admin_token}", "--licenses", str(args.users * 2),
-                              "--latency-ms", "0", "--async-job-seconds", "0")
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "DATABASE_URL": args.database_url,
-        "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": "WARNING",
-        "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,
-        "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": app_secret,
-    }
-    with graph, dropbox:
-        env.update(ENTRA_LOGIN_URL=graph.url, GRAPH_URL=graph.url, DROPBOX_API_URL=dropbox.url,
-                   DROPBOX_WEB_URL=dropbox.url)
-        os.environ.update({k: v for k, v in env.items() if isinstance(v, str)})
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        setup_application(dropbox, password)
+    with bench_tenant(args.database_url, args.users, latency_ms=0, dropbox_args=("--async-job-seconds", "0")) \
+            as tenant:
+        graph, dropbox, env = tenant.graph, tenant.dropbox, tenant.env
         print(f"Filling the team: an initial cycle of {args.users:,} users (not measured, no latency)")
         child(env, "provision", "--workers", "32")
-        by_hand(dropbox, admin_token, args.drifted, args.orphans)
+        by_hand(dropbox, tenant.admin_token, args.drifted, args.orphans)
         graph.configure(latency_ms=args.latency_ms)
         dropbox.configure(latency_ms=args.latency_ms)
         print(f"Account discovery: {args.users:,} members against {args.users:,} users, "
@@ -75,10 +48,6 @@ def main() -> None:
         print(f"  wall time        {seconds:.1f} s (the process, with Django's start)")
         print(f"  CPU              {cpu:.1f} s")
         print(f"  peak memory      {peak_mb:.0f} MB (the discovery's process)")
-    from django.db import connections
-
-    connections.close_all()
-    psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def by_hand(dropbox, admin_token: str, drifted: int, orphans: int) -> None:

@@ -19,21 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from cycles import psql, setup_application  # noqa: E402
-
-from emulators.demo import DEMO_CLIENT_ID, DEMO_DROPBOX_APP_KEY, DEMO_TENANT_ID  # noqa: E402
-from emulators.process import EmulatorProcess  # noqa: E402
+from bench.tenant import bench_tenant  # noqa: E402
 
 
 def main() -> None:
@@ -45,33 +38,9 @@ def main() -> None:
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
 
-    url = urlsplit(args.database_url)
-    name, admin_url = url.path.lstrip("/"), urlunsplit(url._replace(path="/postgres"))
-    psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    psql(admin_url, f'CREATE DATABASE "{name}"')
-    client_secret, app_secret, password = (secrets.token_urlsafe(20) for _ in range(3))
-    graph = EmulatorProcess("graph", "--seed", f"synthetic:{args.users}", f"--client-secret={client_secret}",
-                            "--latency-ms", str(args.latency_ms))
-    dropbox = EmulatorProcess("dropbox", "--seed", "empty", f"--app-secret={app_secret}",
-                              f"--admin-password={password}", f"--member-password={password}x",
-                              "--licenses", str(args.users * 2), "--latency-ms", str(args.latency_ms))
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "DATABASE_URL": args.database_url,
-        "CELERY_BROKER_URL": args.broker_url, "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": "WARNING",
-        "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,
-        "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": app_secret, "PYTHONPATH": str(ROOT),
-    }
-    with graph, dropbox:
-        env.update(ENTRA_LOGIN_URL=graph.url, GRAPH_URL=graph.url, DROPBOX_API_URL=dropbox.url,
-                   DROPBOX_WEB_URL=dropbox.url)
-        os.environ.update({k: v for k, v in env.items() if isinstance(v, str)})
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        setup_application(dropbox, password)
-        measure(env, args)
-    from django.db import connections
-
-    connections.close_all()
-    psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+    with bench_tenant(args.database_url, args.users, latency_ms=args.latency_ms,
+                      env={"CELERY_BROKER_URL": args.broker_url}) as tenant:
+        measure(tenant.env, args)
 
 
 def measure(env: dict, args) -> None:

@@ -103,6 +103,13 @@ def _through_scratch(model: type[models.Model], objs: list[models.Model], confli
             cursor.execute(f"DROP TABLE {quote(scratch)}")
 
 
+def _bulk_create(model: type[models.Model], objs: list[models.Model], **options) -> None:
+    """Elsewhere than PostgreSQL: Django's bulk_create, in batches, all or none."""
+    with transaction.atomic():
+        for batch in chunked(objs, BULK):
+            model.objects.bulk_create(batch, **options)
+
+
 def insert_rows(model: type[models.Model], objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> None:
     """Insert these unsaved model instances (their primary keys are not read back). With
     ``ignore_conflicts``, rows that would break a unique constraint are left out, as
@@ -111,9 +118,7 @@ def insert_rows(model: type[models.Model], objs: Iterable[models.Model], *, igno
     if not objs:
         return
     if connection.vendor != "postgresql":
-        with transaction.atomic():
-            for batch in chunked(objs, BULK):
-                model.objects.bulk_create(batch, ignore_conflicts=ignore_conflicts)
+        _bulk_create(model, objs, ignore_conflicts=ignore_conflicts)
         return
     if ignore_conflicts:
         _through_scratch(model, objs, "ON CONFLICT DO NOTHING")
@@ -131,10 +136,7 @@ def upsert_rows(model: type[models.Model], objs: Iterable[models.Model], *, uniq
     if not objs:
         return
     if connection.vendor != "postgresql":
-        with transaction.atomic():
-            for batch in chunked(objs, BULK):
-                model.objects.bulk_create(batch, update_conflicts=True, unique_fields=unique_fields,
-                                          update_fields=update_fields)
+        _bulk_create(model, objs, update_conflicts=True, unique_fields=unique_fields, update_fields=update_fields)
         return
     quote = connection.ops.quote_name
     meta = model._meta

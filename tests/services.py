@@ -40,6 +40,18 @@ def services(settings, graph_emulator, dropbox_emulator):
     return graph_emulator, dropbox_emulator
 
 
+@pytest.fixture
+def graph(services):
+    """The Graph emulator, reset to its demo seed."""
+    return services[0]
+
+
+@pytest.fixture
+def dbx(services):
+    """The Dropbox emulator, reset to its demo seed."""
+    return services[1]
+
+
 def dropbox_refresh_token(dropbox_emulator, email: str | None = None, password: str | None = None) -> str:
     """Authorize as the team admin (or another member) through the emulator's pages, as a browser would."""
     from emulators.dropbox.signin import sign_in_and_decide

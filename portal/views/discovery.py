@@ -3,6 +3,7 @@ by category, search it, download it as CSV."""
 
 from __future__ import annotations
 
+from urllib.parse import quote as urlquote
 from uuid import UUID
 
 from django.contrib import messages
@@ -72,7 +73,7 @@ def detail(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpRespons
     return render(request, template, {
         "application": application, "section": "discovery", "discovery": record, "page": page_, "cards": cards,
         "category": category, "category_label": DiscoveryCategory(category).label if category else "",
-        "query": query, "total": sum(record.counts.values()), "linkable": LINKABLE,
+        "query": query, "query_encoded": urlquote(query), "total": sum(record.counts.values()), "linkable": LINKABLE,
     })
 
 

@@ -19,11 +19,6 @@ from tests.services import dropbox_connector, dropbox_refresh_token
 
 
 @pytest.fixture
-def dbx(services):
-    return services[1]
-
-
-@pytest.fixture
 def connector(dbx, refresh_token):
     return dropbox_connector(refresh_token)
 

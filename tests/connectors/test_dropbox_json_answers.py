@@ -15,11 +15,6 @@ from tests.services import dropbox_connector
 
 
 @pytest.fixture
-def dbx(services):
-    return services[1]
-
-
-@pytest.fixture
 def connector(refresh_token):
     return dropbox_connector(refresh_token)
 

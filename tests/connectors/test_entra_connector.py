@@ -11,11 +11,6 @@ from provisioning.connectors.errors import ConfigurationError, CredentialsError,
 from tests.services import entra_connector
 
 
-@pytest.fixture
-def graph(services):
-    return services[0]
-
-
 def test_it_streams_users_past_999_with_top_999(graph):
     graph.reset("synthetic:2100")
     graph.reset_stats()

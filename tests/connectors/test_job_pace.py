@@ -37,11 +37,6 @@ def test_looks_after_a_first_early_one_come_soon_then_back_off():
     assert pace.next_wait(1.9, looks=5) == 2.0
 
 
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
 def test_adding_members_looks_at_each_job_about_once(dbx, refresh_token):
     """Sequential batches of six (asynchronous at Dropbox) with jobs that take 0.1 s: answering
     at once and again after 0.2 s would take two looks per job; learning the pace takes about one."""

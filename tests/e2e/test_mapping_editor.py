@@ -81,7 +81,7 @@ def test_an_administrator_edits_a_mapping_with_the_expression_builder(page, alic
     assert page.locator("#id_expression").input_value() == 'Join(" ", [givenName], ToUpper([surname]))'
     assert page.locator("#id_mapping_type").input_value() == MappingType.EXPRESSION
     page.click("#save")
-    page.wait_for_url(f"**/provisioning/mappings/user/")
+    page.wait_for_url("**/provisioning/mappings/user/")
     assert "The givenName mapping was saved." in page.locator(".messages").inner_text()
     assert 'ToUpper([surname])' in page.locator("[data-target=givenName]").inner_text()
     assert from_job(application.job).users.rule("givenName").expression == 'Join(" ", [givenName], ToUpper([surname]))'

@@ -5,19 +5,7 @@ at the Dropbox team and the logs through the oracles below."""
 
 from __future__ import annotations
 
-import pytest
-
 from provisioning.constants import DEFAULT_ACCESS_ROLE_ID
-
-
-@pytest.fixture
-def graph(services):
-    return services[0]
-
-
-@pytest.fixture
-def dbx(services):
-    return services[1]
 
 
 # ---------------------------------------------------------------------------- oracles

@@ -6,7 +6,6 @@ cycle in the test process (the same code the worker runs)."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone

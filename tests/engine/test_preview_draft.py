@@ -16,11 +16,6 @@ from tests.portal.test_provisioning_page import form_data
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
 def run_both(record: CyclePreview) -> CyclePreview:
     preview(record.baseline_id)
     preview(record.pk)

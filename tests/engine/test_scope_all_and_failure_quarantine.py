@@ -14,16 +14,6 @@ from .conftest import team
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def graph(services):
-    return services[0]
-
-
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
 def test_sync_all_provisions_every_enabled_user_assigned_or_not(job, run_cycle, graph, dbx, demo_sp):
     from .conftest import expected_in_scope
 

@@ -20,16 +20,6 @@ from tests.engine.conftest import expected_in_scope, team
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def graph(services):
-    return services[0]
-
-
-@pytest.fixture
-def dbx(services):
-    return services[1]
-
-
 def discover(job) -> AccountDiscovery:
     record = AccountDiscovery.objects.create(job=job, requested_by="alice")
     return run(record.pk)

@@ -19,11 +19,6 @@ ROW = re.compile(r'<tr data-source-id="([^"]+)">')
 
 
 @pytest.fixture
-def dbx(services):
-    return services[1]
-
-
-@pytest.fixture
 def started(job, run_cycle):
     run_cycle(job)
     return job
