@@ -266,7 +266,7 @@ if not DEBUG:
     # TLS ends at the proxy in front of gunicorn; it tells us the original scheme.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. Forms may post to
 # the portal and, for Authorize, land on the Dropbox sign-in pages: portal.security adds the

@@ -81,6 +81,7 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("healthz", status.healthz, name="healthz"),
+    path("readyz", status.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from provisioning.health import service_states
+from provisioning.health import readiness, service_states
 
 from ..permissions import administrator_required, reader_required
 
@@ -38,6 +38,17 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+@login_not_required
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness, for load balancers and monitors: 200 when the database and the broker answer and a worker
+    and the scheduler sent a heartbeat lately; 503 otherwise, the body saying which part failed."""
+    checks = readiness()
+    ready = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 
 def _read_outbox(limit: int = 50) -> list[dict]:

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 pytestmark = pytest.mark.django_db
 
 # URLs that must answer without a session (load balancers, sign-in itself).
-PUBLIC = {"/healthz"}
+PUBLIC = {"/healthz", "/readyz"}
 
 
 def _portal_patterns():
