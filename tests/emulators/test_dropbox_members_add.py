@@ -45,8 +45,9 @@ def test_it_invites_a_new_member_with_the_profile_it_was_given(emulator, dbx):
     assert member == {
         "email": "jane.doe@contoso.com", "status": "invited", "given_name": "Jane", "surname": "Doe",
         "external_id": "E-1", "team_member_id": profile.team_member_id, "roles": [],
-        "groups": ["Everyone at Contoso"],
+        "groups": ["Everyone at Contoso"], "files": [],
     }
+    assert "jane.doe@contoso.com" in emulator.state()["welcome_emails"]  # send_welcome_email defaults to true
 
 
 def test_its_answer_decodes_strictly(emulator):
