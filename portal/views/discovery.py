@@ -22,7 +22,7 @@ from provisioning.discovery import LINKABLE, DiscoveryActionError, csv_lines, li
 from provisioning.models import AccountDiscovery
 
 from ..permissions import get_application_for_administrator, get_application_for_reader
-from .overview import REFUSED, attempt
+from .overview import start_and_show
 
 PAGE_SIZE = 100
 
@@ -41,10 +41,8 @@ def page(request: HttpRequest, app_id: UUID) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest, app_id: UUID) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
-    record = attempt(request, jobs.request_discovery, application.job)
-    if record is REFUSED:
-        return redirect("portal:discovery_page", application.id)
-    return redirect("portal:discovery", application.id, record.pk)
+    return start_and_show(request, application, jobs.request_discovery, back="portal:discovery_page",
+                          show="portal:discovery")
 
 
 def _filtered(request: HttpRequest, record: AccountDiscovery):

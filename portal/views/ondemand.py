@@ -16,7 +16,7 @@ from provisioning.models import OnDemandRun
 
 from ..permissions import get_application_for_administrator, get_application_for_reader
 from .assignments import directory_results
-from .overview import REFUSED, attempt
+from .overview import start_and_show
 
 
 @require_safe
@@ -37,17 +37,14 @@ def search(request: HttpRequest, app_id: UUID) -> HttpResponse:
 @require_POST
 def provision(request: HttpRequest, app_id: UUID) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
-    job = application.job
     object_type = request.POST.get("object_type")
     source_id = request.POST.get("source_id", "").strip()
     if object_type not in (ObjectType.USER, ObjectType.GROUP) or not source_id:
         messages.error(request, "Choose a user or a group to provision.")
         return redirect("portal:on_demand", application.id)
-    run = attempt(request, jobs.provision_on_demand, job, object_type=object_type, source_id=source_id,
-                  display_name=request.POST.get("display_name", ""))
-    if run is REFUSED:
-        return redirect("portal:on_demand", application.id)
-    return redirect("portal:on_demand_run", application.id, run.pk)
+    return start_and_show(request, application, jobs.provision_on_demand, back="portal:on_demand",
+                          show="portal:on_demand_run", object_type=object_type, source_id=source_id,
+                          display_name=request.POST.get("display_name", ""))
 
 
 @require_safe

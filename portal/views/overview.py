@@ -95,6 +95,15 @@ def attempt(request: HttpRequest, operation, job, **arguments):
         return REFUSED
 
 
+def start_and_show(request: HttpRequest, application, operation, *, back: str, show: str, **arguments):
+    """Start a background operation of the job service (a preview, a discovery, provision on demand) and
+    show its record; on refusal go ``back`` and say why."""
+    record = attempt(request, operation, application.job, **arguments)
+    if record is REFUSED:
+        return redirect(back, application.id)
+    return redirect(show, application.id, record.pk)
+
+
 def _operation(operation, success: str):
     """A POST view of the Overview's command bar: run the operation, say what it did (or why not)."""
 
@@ -143,10 +152,7 @@ def delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
 @require_POST
 def preview_start(request: HttpRequest, app_id: UUID) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
-    record = attempt(request, jobs.request_preview, application.job)
-    if record is REFUSED:
-        return redirect("portal:overview", application.id)
-    return redirect("portal:preview", application.id, record.pk)
+    return start_and_show(request, application, jobs.request_preview, back="portal:overview", show="portal:preview")
 
 
 @require_safe

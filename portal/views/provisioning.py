@@ -126,12 +126,10 @@ def _draft_settings(fields: dict) -> dict:
 
 def _preview_draft(request: HttpRequest, application, draft: dict) -> HttpResponse:
     """Preview the next cycle with unsaved changes (nothing of them is saved) beside the one as saved."""
-    from .overview import REFUSED, attempt
+    from .overview import start_and_show
 
-    record = attempt(request, jobs.request_preview, application.job, draft=draft)
-    if record is REFUSED:
-        return redirect("portal:provisioning", application.id)
-    return redirect("portal:preview", application.id, record.pk)
+    return start_and_show(request, application, jobs.request_preview, back="portal:provisioning",
+                          show="portal:preview", draft=draft)
 
 
 def _transfer_admin(form: ProvisioningForm, job: ProvisioningJob) -> str | None:
