@@ -93,6 +93,9 @@ def every_page(walk: Walk, job, user) -> None:
     page.fill("#on-demand-search", "Meg")
     page.wait_for_selector("#on-demand-results [data-provision]")
     walk.check("Provision on demand, search results")
+    page.click("#on-demand-results [data-provision] >> nth=0")
+    page.wait_for_selector("#on-demand-status:not(:has-text('In progress'))", timeout=60_000)  # the worker ran it
+    walk.check("Provision on demand, a run's steps")
     walk.visit("Object links", reverse("portal:links", args=[app]), "#links")
     walk.visit("Account discovery, none yet", reverse("portal:discovery_page", args=[app]), "#discovery-none")
     page.click("#discovery-start")
