@@ -184,8 +184,9 @@ class Cycle:
             users_planned = len(user_plans)
             del user_plans  # recorded: let them go before the groups are planned
             self.store.set_phase("Planning groups")
-            group_plans = pipeline.plan_groups(work.groups(relinked), work.assignments,
-                                               self.store.links(ObjectType.GROUP))
+            group_items = work.groups(relinked)
+            group_plans = pipeline.plan_groups(group_items, work.assignments, self.store.links_for(
+                ObjectType.GROUP, [item.source_id for item in group_items]))
             self.outcome.staging.add(stage_groups(group_plans, staged_accounts, self.config, self.permit,
                                                   self.target.names, suspicion))
             self.store.in_scope = users_planned + len(group_plans)
@@ -286,13 +287,16 @@ class Cycle:
     def _touched_groups(self, read: DeltaRead, affected: Affected, relinked: set[str]) -> list[SourceGroup]:
         """The groups the changes touch, and those whose provisioned members changed because users
         were just created or removed."""
-        group_links = self.store.links(ObjectType.GROUP)
         touched = set(affected.groups)
-        for gids in affected.groups_of(relinked, set(read.assignments.groups) | set(group_links)).values():
+        if not touched and not relinked:
+            return []  # attribute changes alone: no group to read or plan
+        linked = self.store.linked_source_ids(ObjectType.GROUP)
+        for gids in affected.groups_of(relinked, set(read.assignments.groups) | linked).values():
             touched |= gids
-        candidates = {g for g in touched if g in read.assignments.groups or g in group_links}
+        candidates = {g for g in touched if g in read.assignments.groups or g in linked}
         if not candidates:
             return []
+        group_links = self.store.links_for(ObjectType.GROUP, candidates)
         attrs, removed = self._group_attributes(read, candidates, group_links)
         users_of = affected.users_of(candidates)
         return [SourceGroup(gid, attrs.get(gid), deleted=gid in removed, users=frozenset(users_of.get(gid, ())))

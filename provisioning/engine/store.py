@@ -96,6 +96,11 @@ class Store:
                                                                source_id__in=ids)))
         return found
 
+    def linked_source_ids(self, object_type: str) -> set[str]:
+        """The source ids of every linked object of a type (no more of the links than that)."""
+        return set(ObjectLink.objects.filter(job=self.job, object_type=object_type)
+                   .values_list("source_id", flat=True).iterator(chunk_size=BULK))
+
     def target_ids(self, object_type: str, source_ids: Iterable[str]) -> dict[str, str]:
         """Source id -> target id of these linked objects (no more of the links than that)."""
         wanted = set(source_ids)
