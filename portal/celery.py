@@ -3,7 +3,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from . import broker  # noqa: F401  (registers the embedded "sqlite://" transport)
 
@@ -12,3 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_process_init.connect
+def _warm_up(**_kwargs) -> None:
+    """Each worker process loads the target SDKs as it starts, not inside its first cycle."""
+    from provisioning.targets import warm_up
+
+    warm_up()

@@ -30,3 +30,12 @@ def package_of(job) -> TargetPackage:
 
 def all_packages() -> list[TargetPackage]:
     return [package_for(key) for key in REGISTRY]
+
+
+def warm_up() -> None:
+    """Load every target's SDK now (a worker process starting, a command about to run a cycle) rather than
+    inside the first cycle, whose duration would include it."""
+    for key in REGISTRY:
+        warm = getattr(import_module(REGISTRY[key]), "warm_up", None)
+        if warm is not None:
+            warm()

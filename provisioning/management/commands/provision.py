@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from provisioning.engine.runner import lease_owner, preview, run_job
 from provisioning.models import Application, CyclePreview
+from provisioning.targets import warm_up
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, app=None, full=False, dry_run=False, discover=False, workers=24, **options):
         application = self._application(app)
         job = application.job
+        warm_up()
         if discover:
             self._discover(application)
             return

@@ -14,6 +14,11 @@ def connect(secret: str | None, *, dry_run: bool = False, **overrides):
     return DropboxConnector.from_settings(secret, dry_run=dry_run, **overrides)
 
 
+def warm_up() -> None:
+    """Import the SDK and the connector (a few hundred milliseconds the first time)."""
+    from . import connector  # noqa: F401
+
+
 def _authorization():
     from .oauth import DropboxAuthorization
 
