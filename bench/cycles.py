@@ -60,17 +60,20 @@ def child(env: dict, *args: str, profile: str = "") -> tuple[float, float, float
 
 
 def top_of_profile(path: str, count: int = 15) -> list[tuple[float, str]]:
-    """The functions most often on the sampled stacks (inclusive), as shares of all samples."""
-    inclusive: dict[str, int] = {}
+    """Where the sampled time went: for each sample, the innermost frame of the project's own code (or the
+    innermost frame, where none is), as shares of all samples."""
+    own: dict[str, int] = {}
     total = 0
     for line in Path(path).read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if not samples.isdigit():
             continue
         total += int(samples)
-        for frame in set(stack.split(";")):
-            inclusive[frame] = inclusive.get(frame, 0) + int(samples)
-    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+        frames = stack.split(";")
+        mine = [f for f in frames if "provisioning/" in f or "portal/" in f]
+        key = mine[-1] if mine else frames[-1]
+        own[key] = own.get(key, 0) + int(samples)
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])
     return [(n / total, frame) for frame, n in ranked[:count]] if total else []
 
 
