@@ -45,7 +45,9 @@ def test_not_ready_without_recent_heartbeats_and_it_says_which(client, settings)
 
 def test_not_ready_when_the_broker_does_not_answer_and_no_address_is_told(client, monkeypatch):
     beats()
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://:s3cret-password@127.0.0.1:1/0")
+    nowhere = "redis://:s3cret-password@127.0.0.1:1/0"
+    for name in ("broker_url", "broker_read_url"):  # Celery derives the read URL once: both move
+        monkeypatch.setattr(celery_app.conf, name, nowhere)
     response = client.get("/readyz")
     assert response.status_code == 503
     broker = response.json()["checks"]["broker"]
