@@ -3,7 +3,7 @@ by category, search it, download it as CSV."""
 
 from __future__ import annotations
 
-from urllib.parse import quote as urlquote
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -71,7 +71,8 @@ def detail(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpRespons
     return render(request, template, {
         "application": application, "section": "discovery", "discovery": record, "page": page_, "cards": cards,
         "category": category, "category_label": DiscoveryCategory(category).label if category else "",
-        "query": query, "query_encoded": urlquote(query), "total": sum(record.counts.values()), "linkable": LINKABLE,
+        "query": query, "pager_query": urlencode({"category": category, "q": query}) + "&",
+        "total": sum(record.counts.values()), "linkable": LINKABLE,
     })
 
 
@@ -130,7 +131,8 @@ def unlink(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpRespons
     actor, done = jobs.Actor.of(request), 0
     for row in rows:
         try:
-            jobs.unlink(application.job, actor, object_type=ObjectType.USER, source_id=row.source_id)
+            jobs.unlink(application.job, actor, object_type=ObjectType.USER, source_id=row.source_id,
+                        target_id=row.target_id)
             done += 1
         except jobs.JobError:
             continue

@@ -4,7 +4,7 @@ provisioning logs, provision on demand, and Unlink (audited)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote as urlquote
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -50,7 +50,8 @@ def links(request: HttpRequest, app_id: UUID) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/blade/links.html", {
         "application": application, "section": "links", "page": page, "type": object_type, "state": state,
-        "query": query, "query_encoded": urlquote(query), "types": ObjectType.choices, "states": LinkState.choices,
+        "query": query, "pager_query": urlencode({"type": object_type, "state": state, "q": query}) + "&",
+        "types": ObjectType.choices, "states": LinkState.choices,
     })
 
 
