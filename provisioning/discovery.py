@@ -130,12 +130,18 @@ def link_to_user(record: AccountDiscovery, row: DiscoveredAccount, user_key: str
     if not user_key:
         raise DiscoveryActionError("Enter the object id or user principal name of the Microsoft Entra ID user.")
     try:
-        user = connections.source(interactive=True).get_user(user_key)
+        source = connections.source(interactive=True)
+        user = source.get_user(user_key, source.select_for(from_job(job).users.source_attributes()))
     except NotFoundError:
         raise DiscoveryActionError(f"Microsoft Entra ID has no user {user_key}.") from None
     except ConnectorError as exc:
         raise DiscoveryActionError(f"Microsoft Entra ID could not be asked: {exc.message}") from None
     upn = user.get("userPrincipalName") or user["id"]
+    refusal = _out_of_scope(job, user)
+    if refusal:
+        raise DiscoveryActionError(f"{upn} is not in scope for provisioning ({refusal[:1].lower()}{refusal[1:]}) "
+                                   "Linked, the member would be deprovisioned by the next full cycle: assign the "
+                                   "user first.")
     with transaction.atomic():
         taken = ObjectLink.objects.select_for_update().filter(job=job, object_type=ObjectType.USER)
         if taken.filter(target_id=row.target_id).exists():
@@ -159,6 +165,21 @@ def link_to_user(record: AccountDiscovery, row: DiscoveredAccount, user_key: str
     return link
 
 
+def _out_of_scope(job, user: dict) -> str:
+    """Why a user is not in scope for provisioning ("" when it is), as a cycle would decide."""
+    from .engine.mapping import user_source_attributes
+    from .engine.scope import Assignments, user_decision
+
+    config = from_job(job)
+    source = connections.source(interactive=True)
+    assignments = Assignments.from_rows(source.iter_assignments(config.service_principal_id))
+    groups = source.group_ids_of_user(user["id"], transitive=config.expand_nested_groups) & set(assignments.groups)
+    if user.get("accountEnabled") is False:
+        return "The user is disabled in Microsoft Entra ID."
+    decision = user_decision(config, user_source_attributes(user), assignments, groups)
+    return "" if decision.in_scope else decision.reason
+
+
 #: what may be linked to a user by hand: members linked to no user
 LINKABLE = ("orphan", "out_of_scope", "will_match", "conflict")
 
@@ -168,8 +189,10 @@ def suspend_unlinked(record: AccountDiscovery, rows: list[DiscoveredAccount], ac
     it is now: never the admin who authorized the portal or the last team admin, never a member linked
     since, and no more at once than the accidental-deletion threshold allows. Each suspension gets its
     provisioning log row; the action its audit event."""
-    from .constants import Action
+    from .constants import Action, LogStatus
     from .engine.execution import Executor
+    from .engine.store import StopRequested
+    from .models import ProvisioningLog
     from .engine.record import Tally, execute_and_record
     from .engine.types import Plan, step
 
@@ -187,16 +210,19 @@ def suspend_unlinked(record: AccountDiscovery, rows: list[DiscoveredAccount], ac
     current = target.find([("id", row.target_id) for row in rows])
     linked = set(ObjectLink.objects.filter(job=job, target_id__in=[r.target_id for r in rows])
                  .values_list("target_id", flat=True))
-    admins = [a for a in target.iter_accounts() if a.is_admin and a.status == AccountStatus.ACTIVE] \
-        if any(row.is_admin for row in rows) else []
+    # the team admins that stay active: one must always remain, whatever is selected
+    admins = {a.id for a in target.iter_accounts() if a.is_admin and a.status == AccountStatus.ACTIVE} \
+        if any(row.is_admin for row in rows) else set()
     plans, left_out = [], []
     for row in rows:
         account = current.get(("id", row.target_id))
         if account is None or account.status != AccountStatus.ACTIVE:
             left_out.append(f"{row.email} ({account.status if account else 'gone'})")
-        elif account.id == admin.id or (account.is_admin and len(admins) <= 1) or account.id in linked:
+        elif account.id == admin.id or (account.is_admin and len(admins - {account.id}) < 1) \
+                or account.id in linked:
             left_out.append(f"{row.email} (protected or linked)")
         else:
+            admins.discard(account.id)
             plans.append(Plan(ObjectType.USER, Action.DISABLE, "", display_name=row.display_name or row.email,
                               target_id=account.id, target_label=account.label, link=False,
                               reason=f"Suspended from account discovery by {actor.label}: the member is linked "
@@ -205,16 +231,24 @@ def suspend_unlinked(record: AccountDiscovery, rows: list[DiscoveredAccount], ac
                                           f"Found linked to no user by the discovery of "
                                           f"{record.created_at:%Y-%m-%d %H:%M}.")]))
     tally = Tally()
-    if plans:
-        store = Store(job, None, initiated_by=actor.label)
-        execute_and_record(plans, Executor(target, from_job(job), should_stop=lambda: False), store, tally)
-    actor.audit(AuditActivity.SUSPEND_UNLINKED, job,
-                detail=f"{tally.writes - tally.write_failures} of {len(rows)} members suspended from account "
-                       f"discovery {record.pk}" + (f"; left out: {', '.join(left_out)}" if left_out else "") + ".")
-    suspended = tally.writes - tally.write_failures
-    DiscoveredAccount.objects.filter(discovery=record, target_id__in=[p.target_id for p in plans]).update(
-        status="suspended")
-    return Suspended(suspended, tally.write_failures, left_out, tally.top_error)
+    started = timezone.now()
+    try:
+        if plans:
+            store = Store(job, None, initiated_by=actor.label)
+            try:
+                execute_and_record(plans, Executor(target, from_job(job), should_stop=lambda: False), store, tally)
+            except StopRequested:
+                pass  # a stop meant for cycles, met once every write here is recorded
+    finally:
+        # the action is audited whatever became of it, with the members it really suspended
+        done = list(ProvisioningLog.objects.filter(
+            job=job, action=Action.DISABLE, status=LogStatus.SUCCESS, initiated_by=actor.label,
+            activity_time__gte=started, target_id__in=[p.target_id for p in plans]).values_list("target_id", flat=True))
+        actor.audit(AuditActivity.SUSPEND_UNLINKED, job,
+                    detail=f"{len(done)} of {len(rows)} members suspended from account discovery {record.pk}"
+                           + (f"; left out: {', '.join(left_out)}" if left_out else "") + ".")
+        DiscoveredAccount.objects.filter(discovery=record, target_id__in=done).update(status="suspended")
+    return Suspended(len(done), tally.write_failures, left_out, tally.top_error)
 
 
 @dataclass(frozen=True)

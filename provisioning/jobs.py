@@ -235,11 +235,18 @@ def request_preview(job: ProvisioningJob, actor: Actor, *, draft: dict | None = 
 
     if not job.is_authorized:
         raise JobError(f"Authorize the portal against {_service(job)} before previewing a cycle.")
-    baseline = None
+    baseline, kind = None, ""
     if draft:
-        baseline = CyclePreview.objects.create(job=job, requested_by=actor.label)
+        from .engine.config import from_job, with_draft
+
+        saved = from_job(job)
+        # Changes that make the next cycle a full one are compared with a full cycle as saved, not with
+        # an incremental one (whose actions differ for reasons that are not the changes).
+        kind = CycleKind.FULL if with_draft(saved, draft).fingerprint() != saved.fingerprint() else ""
+        baseline = CyclePreview.objects.create(job=job, requested_by=actor.label, kind=kind)
         _after_commit(preview_job, baseline.pk)
-    record = CyclePreview.objects.create(job=job, requested_by=actor.label, draft=draft or {}, baseline=baseline)
+    record = CyclePreview.objects.create(job=job, requested_by=actor.label, draft=draft or {}, baseline=baseline,
+                                         kind=kind)
     _after_commit(preview_job, record.pk)
     return record
 
@@ -262,14 +269,15 @@ def request_discovery(job: ProvisioningJob, actor: Actor) -> AccountDiscovery:
 DISCOVERY_GIVES_UP = timedelta(hours=2)
 
 
-def unlink(job: ProvisioningJob, actor: Actor, *, object_type: str, source_id: str) -> ObjectLink:
+def unlink(job: ProvisioningJob, actor: Actor, *, object_type: str, source_id: str,
+           target_id: str | None = None) -> ObjectLink:
     """Forget the link between a source object and its target object: nothing changes in the target now;
     the next cycle matches the object again by its matching attributes (and leaves alone a target object
     it no longer matches)."""
     with transaction.atomic():
         link = ObjectLink.objects.select_for_update().filter(job=job, object_type=object_type,
                                                              source_id=source_id).first()
-        if link is None:
+        if link is None or (target_id is not None and link.target_id != target_id):
             raise JobError("This object is not linked (any more): nothing was changed.")
         link.delete()
         actor.audit(AuditActivity.UNLINK, job, target_type="Object link", target_id=f"{object_type}:{source_id}",

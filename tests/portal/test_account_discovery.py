@@ -205,7 +205,7 @@ def test_only_orphans_are_suspended_and_never_past_the_threshold(alice_client, j
     assert "Select the members to suspend." in nothing
 
 
-def test_linking_an_orphan_to_a_user_by_hand_and_unlinking_it(alice_client, job, services, graph, dbx):
+def test_linking_an_orphan_to_a_user_by_hand_and_unlinking_it(alice_client, job, services, graph, dbx, demo_sp):
     from provisioning.constants import AuditActivity
     from provisioning.models import AuditEvent, ObjectLink
 
@@ -213,7 +213,7 @@ def test_linking_an_orphan_to_a_user_by_hand_and_unlinking_it(alice_client, job,
     record = discover(job)
     row = record.accounts.get(email="old.address@contoso.com")
     assert row.category == "orphan"
-    user = graph.get_all("/v1.0/users?$select=id,userPrincipalName&$top=5")[0]
+    user = next(iter(expected_in_scope(graph, demo_sp["id"]).values()))  # a user in scope
     page = post_action(alice_client, job, record, "link", account=str(row.pk),
                        user=user["userPrincipalName"]).content.decode()
     assert f"old.address@contoso.com is now linked to {user['userPrincipalName']}." in page
@@ -239,3 +239,31 @@ def test_readers_cannot_act_on_findings(bob_client, job, services):
     for name in ("suspend", "unlink", "link"):
         assert bob_client.post(reverse(f"portal:discovery_{name}", args=[job.application_id, record.pk]),
                                {"accounts": ids_of(record, "orphan")}).status_code == 403
+
+
+def test_suspending_orphans_works_while_provisioning_is_stopped(alice_client, job, services, dbx):
+    from provisioning.constants import AuditActivity
+    from provisioning.models import AuditEvent, ProvisioningJob
+
+    dbx.team_client().team_members_add_v2([T.MemberAddV2Arg("stopped.orphan@contoso.com", "St", "Opped")])
+    dbx.control("POST", "members/stopped.orphan@contoso.com/accept", {})
+    ProvisioningJob.objects.filter(pk=job.pk).update(stop_requested=True)  # as after Stop, until the next cycle
+    record = discover(job)
+    row = record.accounts.get(email="stopped.orphan@contoso.com")
+    page = post_action(alice_client, job, record, "suspend", accounts=[str(row.pk)]).content.decode()
+    assert "1 member suspended" in page and team(dbx)["stopped.orphan@contoso.com"]["status"] == "suspended"
+    assert AuditEvent.objects.filter(activity=AuditActivity.SUSPEND_UNLINKED).exists()
+
+
+def test_a_member_is_not_linked_by_hand_to_a_user_out_of_scope(alice_client, job, services, graph, dbx, demo_sp):
+    from provisioning.models import ObjectLink
+    from tests.engine.test_cycles import unassigned_user
+
+    dbx.team_client().team_members_add_v2([T.MemberAddV2Arg("someone.else@contoso.com", "Some", "One")])
+    record = discover(job)
+    row = record.accounts.get(email="someone.else@contoso.com")
+    outsider = unassigned_user(graph, demo_sp)
+    page = post_action(alice_client, job, record, "link", account=str(row.pk),
+                       user=outsider["userPrincipalName"]).content.decode()
+    assert "is not in scope for provisioning (the user is not assigned to the application.)" in page
+    assert not ObjectLink.objects.filter(job=job, target_email="someone.else@contoso.com").exists()
