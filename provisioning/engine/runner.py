@@ -284,7 +284,7 @@ def preview(preview_id: int, *, max_workers: int = 24) -> CyclePreview:
     record = CyclePreview.objects.select_related("job__application").get(pk=preview_id)
     job = record.job
     config = with_draft(from_job(job), record.draft) if record.draft else from_job(job)
-    kind = choose_kind(job, config.fingerprint(), False)
+    kind = choose_kind(job, config.fingerprint(), record.kind == CycleKind.FULL)
     try:
         outcome = build_cycle(job, Store(job, None, read_only=True), kind=kind, dry_run=True,
                               max_workers=max_workers, config=config).run()

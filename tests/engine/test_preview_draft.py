@@ -57,6 +57,7 @@ def test_a_scoping_filter_draft_shows_who_would_leave_scope(alice_client, job, s
     response = alice_client.post(reverse("portal:scoping_filters", args=[job.application_id, "user"]), data)
     record = run_both(CyclePreview.objects.get(baseline__isnull=False))
     assert response["Location"] == reverse("portal:preview", args=[job.application_id, record.pk])
+    assert record.kind == record.baseline.kind  # compared like with like
     assert record.counts.get(Action.CREATE, 0) < record.baseline.counts[Action.CREATE]
     skipped = record.actions.filter(action=Action.SKIP, reason__contains="scoping filters")
     assert skipped.exists()
