@@ -242,24 +242,24 @@ class EntraConnector:
         return self.iter_collection("users", params=params)
 
     def get_user(self, user_id: str, select: Iterable[str] = ()) -> dict:
-        return self.get_json(f"users/{quote(user_id)}", params={"$select": self._select(USER_BASE_SELECT, select)})
+        return self.get_json(f"users/{quote(user_id, safe='')}", params={"$select": self._select(USER_BASE_SELECT, select)})
 
     def iter_member_of(self, user_id: str, *, transitive: bool = False) -> Iterator[dict]:
         """The groups (and other directory objects) a user is a member of."""
         relation = "transitiveMemberOf" if transitive else "memberOf"
-        return self.iter_collection(f"users/{quote(user_id)}/{relation}", params={"$select": "id,displayName"})
+        return self.iter_collection(f"users/{quote(user_id, safe='')}/{relation}", params={"$select": "id,displayName"})
 
     def iter_groups(self, select: Iterable[str] = ()) -> Iterator[dict]:
         params = {"$select": self._select(GROUP_BASE_SELECT, select), "$top": PAGE_SIZE}
         return self.iter_collection("groups", params=params)
 
     def get_group(self, group_id: str, select: Iterable[str] = ()) -> dict:
-        return self.get_json(f"groups/{quote(group_id)}", params={"$select": self._select(GROUP_BASE_SELECT, select)})
+        return self.get_json(f"groups/{quote(group_id, safe='')}", params={"$select": self._select(GROUP_BASE_SELECT, select)})
 
     def iter_group_members(self, group_id: str, *, transitive: bool = False) -> Iterator[dict]:
         relation = "transitiveMembers" if transitive else "members"
         params = {"$select": "id,displayName,userPrincipalName", "$top": PAGE_SIZE}
-        return self.iter_collection(f"groups/{quote(group_id)}/{relation}", params=params)
+        return self.iter_collection(f"groups/{quote(group_id, safe='')}/{relation}", params=params)
 
     def iter_members_of_groups(self, group_ids: Iterable[str], *, transitive: bool = False) -> Iterator[tuple[str, dict]]:
         """(group id, member) for the members of many groups, 20 first pages per ``$batch``."""
@@ -329,7 +329,7 @@ class EntraConnector:
         found: dict[str, dict] = {}
         missing: set[str] = set()
         for chunk in chunked(dict.fromkeys(ids), BATCH_SIZE):
-            answers, gone = self.batch_get({oid: f"/{collection}/{quote(oid)}?$select={select}" for oid in chunk},
+            answers, gone = self.batch_get({oid: f"/{collection}/{quote(oid, safe='')}?$select={select}" for oid in chunk},
                                            missing_ok=True)
             found.update(answers)
             missing |= gone
@@ -343,7 +343,7 @@ class EntraConnector:
     def is_soft_deleted(self, user_id: str) -> bool:
         """Whether a user is in the recycle bin (deleted, still restorable)."""
         try:
-            self.get_json(f"directory/deletedItems/{quote(user_id)}")
+            self.get_json(f"directory/deletedItems/{quote(user_id, safe='')}")
             return True
         except NotFoundError:
             return False
@@ -387,7 +387,7 @@ class EntraConnector:
         return found[0] if found else None
 
     def get_service_principal(self, sp_id: str) -> dict:
-        return self.get_json(f"servicePrincipals/{quote(sp_id)}")
+        return self.get_json(f"servicePrincipals/{quote(sp_id, safe='')}")
 
     def create_service_principal(self, app_id: str) -> dict:
         return self.request("POST", "servicePrincipals", json={"appId": app_id}).json()
@@ -400,14 +400,14 @@ class EntraConnector:
         return self.create_service_principal(app_id), True
 
     def iter_assignments(self, sp_id: str) -> Iterator[dict]:
-        return self.iter_collection(f"servicePrincipals/{quote(sp_id)}/appRoleAssignedTo", params={"$top": PAGE_SIZE})
+        return self.iter_collection(f"servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo", params={"$top": PAGE_SIZE})
 
     def add_assignment(self, sp_id: str, principal_id: str, app_role_id: str) -> dict:
         body = {"principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id}
-        return self.request("POST", f"servicePrincipals/{quote(sp_id)}/appRoleAssignedTo", json=body).json()
+        return self.request("POST", f"servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo", json=body).json()
 
     def remove_assignment(self, sp_id: str, assignment_id: str) -> None:
-        self.request("DELETE", f"servicePrincipals/{quote(sp_id)}/appRoleAssignedTo/{quote(assignment_id)}")
+        self.request("DELETE", f"servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo/{quote(assignment_id, safe='')}")
 
     def search_directory(self, text: str, *, limit: int = 10, kinds: tuple[str, ...] = ("users", "groups")) -> list[dict]:
         """Users (by name or UPN) and groups (by name) whose names start with ``text``."""
