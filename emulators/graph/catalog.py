@@ -106,3 +106,26 @@ GALLERY = {
         ],
     },
 }
+
+DROPBOX_FOR_BUSINESS_TEMPLATE_ID = GALLERY[DROPBOX_FOR_BUSINESS_APP_ID]["applicationTemplateId"]
+
+#: id -> the ``applicationTemplate`` resources of the gallery (``GET /applicationTemplates``).
+APPLICATION_TEMPLATES = {
+    DROPBOX_FOR_BUSINESS_TEMPLATE_ID: {
+        "id": DROPBOX_FOR_BUSINESS_TEMPLATE_ID,
+        "displayName": DROPBOX_FOR_BUSINESS_NAME,
+        "homePageUrl": "https://www.dropbox.com/business",
+        "supportedSingleSignOnModes": ["saml", "external"],
+        "supportedProvisioningTypes": ["sync"],
+        "logoUrl": None,
+        "categories": ["collaboration", "contentManagement"],
+        "publisher": "Dropbox",
+        "description": None,
+        # what an instance starts from: the gallery application it copies
+        "_app_id": DROPBOX_FOR_BUSINESS_APP_ID,
+    },
+}
+
+
+def public_template(template: dict) -> dict:
+    return {name: value for name, value in template.items() if not name.startswith("_")}

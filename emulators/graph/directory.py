@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from .catalog import GALLERY, MICROSOFT_GRAPH_APP_ID
+from .catalog import APPLICATION_TEMPLATES, GALLERY, MICROSOFT_GRAPH_APP_ID
 from .errors import GraphError, bad_request, not_found
 from .model import (
     DEFAULT_ACCESS_ROLE_ID, GROUP_TYPES, GROUP_WRITABLE, USER_TYPES, USER_WRITABLE, Assignment, Group,
@@ -84,6 +84,8 @@ class Directory:
         self.sps: dict[str, ServicePrincipal] = {}
         self.sp_order: list[str] = []
         self.sp_by_app: dict[str, str] = {}
+        #: application objects the tenant owns (instances of gallery templates): id -> properties
+        self.applications: dict[str, dict] = {}
 
         #: resource service principal id -> {assignment id: Assignment}
         self.assignments: dict[str, dict[str, Assignment]] = {}
@@ -598,6 +600,77 @@ class Directory:
         self.assignments.setdefault(sp.id, {})
         return sp
 
+    # ------------------------------------------------------------------ application templates
+
+    def template(self, template_id: str) -> dict:
+        template = APPLICATION_TEMPLATES.get(template_id)
+        if template is None:
+            raise not_found(template_id)
+        return template
+
+    def instantiate(self, template_id: str, body: Any) -> tuple[dict, ServicePrincipal]:
+        """``applicationTemplates/{id}/instantiate``: a new application object and its service
+        principal, owned by this tenant, each time (two instances never share assignments)."""
+        template = self.template(template_id)
+        if not isinstance(body, dict):
+            raise bad_request("Invalid request body.", code="BadRequest")
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("Property displayName value is required but is empty or missing.",
+                              details=[{"code": "PropertyRequired", "target": "displayName"}])
+        if len(name) > 256:
+            raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.",
+                              details=[{"code": "InvalidLength", "target": "displayName"}])
+        gallery = GALLERY[template["_app_id"]]
+        app_id = self.new_id()
+        roles = [dict(role) for role in gallery.get("appRoles", [])]
+        application = {
+            "id": self.new_id(), "appId": app_id, "applicationTemplateId": template_id, "displayName": name,
+            "createdDateTime": utc_now(), "deletedDateTime": None, "description": None, "notes": None,
+            "publisherDomain": self.domains[0], "signInAudience": "AzureADMyOrg", "tags": [],
+            "identifierUris": [], "appRoles": roles, "web": {"homePageUrl": gallery.get("homepage"),
+                                                             "redirectUris": list(gallery.get("replyUrls") or [])},
+        }
+        self.applications[application["id"]] = application
+        values = {name_: value for name_, value in gallery.items() if name_ != "appRoles"}
+        values.update({"appDisplayName": name, "displayName": name, "appOwnerOrganizationId": self.tenant_id,
+                       "applicationTemplateId": template_id, "signInAudience": "AzureADMyOrg",
+                       "tags": ["WindowsAzureActiveDirectoryIntegratedApp",
+                                "WindowsAzureActiveDirectoryCustomSingleSignOnApplication"],
+                       "appRoles": roles})
+        sp = self.add_sp(app_id, values)
+        return application, sp
+
+    def application(self, key: str) -> dict:
+        application = self.applications.get(key)
+        if application is None:
+            raise not_found(key)
+        return application
+
+    def application_by_app_id(self, app_id: str) -> dict:
+        for application in self.applications.values():
+            if application["appId"] == app_id:
+                return application
+        raise not_found(app_id)
+
+    def update_application(self, application: dict, body: Any) -> None:
+        """``PATCH /applications/{id}``: its name, notes and app roles; the service principal follows."""
+        if not isinstance(body, dict):
+            raise bad_request("Invalid request body.", code="BadRequest")
+        for name in body:
+            if name not in ("displayName", "notes", "appRoles", "description") and not name.startswith("@"):
+                raise bad_request(f"Property '{name}' is read-only or does not exist on 'Application'.")
+        if "appRoles" in body:
+            application["appRoles"] = _checked_app_roles(application["appRoles"], body["appRoles"])
+        for name in ("displayName", "notes", "description"):
+            if name in body:
+                application[name] = body[name]
+        sp = self.sps.get(self.sp_by_app.get(application["appId"], ""))
+        if sp is not None:
+            sp.p["appRoles"] = [dict(role) for role in application["appRoles"]]
+            if "displayName" in body:
+                sp.p["displayName"] = sp.p["appDisplayName"] = body["displayName"]
+
     def graph_sp(self) -> ServicePrincipal | None:
         sid = self.sp_by_app.get(MICROSOFT_GRAPH_APP_ID)
         return self.sps.get(sid) if sid else None
@@ -711,3 +784,42 @@ def _assignment_id(rng: random.Random) -> str:
 def _sid(rng: random.Random) -> str:
     parts = [rng.randrange(1, 4294967295) for _ in range(4)]
     return "S-1-12-1-" + "-".join(str(p) for p in parts)
+
+
+_ROLE_MEMBER_TYPES = {"User", "Application"}
+
+
+def _checked_app_roles(current: list[dict], roles: Any) -> list[dict]:
+    """App roles as Entra accepts them on an application: each with a unique id and value, an
+    allowed member type, and an enabled role removed only after it was disabled."""
+    if not isinstance(roles, list):
+        raise bad_request("Invalid value specified for property 'appRoles' of resource 'Application'.")
+    seen_ids, seen_values, checked = set(), set(), []
+    for role in roles:
+        if not isinstance(role, dict) or not role.get("id") or not role.get("displayName"):
+            raise bad_request("Invalid value specified for property 'appRoles' of resource 'Application'.",
+                              details=[{"code": "InvalidValue", "target": "appRoles"}])
+        try:
+            role_id = str(uuid.UUID(str(role["id"])))
+        except ValueError:
+            raise bad_request("Invalid value specified for property 'id' of resource 'AppRole'.") from None
+        members = role.get("allowedMemberTypes") or []
+        if not members or not set(members) <= _ROLE_MEMBER_TYPES:
+            raise bad_request("Invalid value specified for property 'allowedMemberTypes' of resource 'AppRole'.")
+        value = role.get("value")
+        if value is not None and (not isinstance(value, str) or " " in value or value.startswith(".")):
+            raise bad_request("Invalid value specified for property 'value' of resource 'AppRole'.")
+        if role_id in seen_ids or (value and value in seen_values):
+            raise bad_request("Request contains a property with duplicate values.",
+                              details=[{"code": "DuplicateValue", "target": "appRoles"}])
+        seen_ids.add(role_id)
+        if value:
+            seen_values.add(value)
+        checked.append({"allowedMemberTypes": list(members), "description": role.get("description"),
+                        "displayName": role["displayName"], "id": role_id, "isEnabled": bool(role.get("isEnabled", True)),
+                        "origin": "Application", "value": value})
+    for role in current:
+        if role["isEnabled"] and role["id"] not in seen_ids:
+            raise bad_request("Property  value cannot be deleted or updated unless it is disabled first.",
+                              code="CannotDeleteOrUpdateEnabledEntitlement")
+    return checked

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from .catalog import APPLICATION_TEMPLATES, public_template
 from .delta import DeltaRequest
 from .directory import Directory
 from .errors import GraphError, bad_request, forbidden, not_found, unsupported_query
@@ -130,6 +131,10 @@ class GraphApi:
         if not segments:
             raise GraphError(400, "BadRequest", "Resource not found for the segment ''.")
         head = segments[0]
+        match = re.fullmatch(r"applications\(appId='([^']*)'\)", head)
+        if match:
+            segments = ["applications", self.d.application_by_app_id(match.group(1))["id"]] + segments[1:]
+            head = "applications"
         match = re.fullmatch(r"servicePrincipals\(appId='([^']*)'\)", head)
         if match:
             sp = self.d.sps.get(self.d.sp_by_app.get(match.group(1), ""))
@@ -140,7 +145,8 @@ class GraphApi:
         handler = {
             "users": self._users, "groups": self._groups, "servicePrincipals": self._service_principals,
             "directory": self._directory, "directoryObjects": self._directory_objects, "me": self._me,
-            "organization": self._organization,
+            "organization": self._organization, "applicationTemplates": self._application_templates,
+            "applications": self._applications,
         }.get(head)
         if handler is None:
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
@@ -255,6 +261,65 @@ class GraphApi:
                 raise not_found(rest[0])
             return json_ok(dict({"@odata.context": f"{req.base}/v1.0/$metadata#organization/$entity"}, **org))
         return json_ok({"@odata.context": f"{req.base}/v1.0/$metadata#organization", "value": [org]})
+
+    # ------------------------------------------------------------------ application templates and applications
+
+    def _application_templates(self, req: GraphRequest, rest: list[str]) -> GraphResponse:
+        context = f"{req.base}/v1.0/$metadata#applicationTemplates"
+        if not rest:
+            if req.method != "GET":
+                raise self._method_not_allowed()
+            templates = [public_template(t) for t in APPLICATION_TEMPLATES.values()]
+            wanted = req.query.get("$filter")
+            if wanted:
+                match = re.fullmatch(r"\s*(displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*", wanted)
+                if not match:
+                    raise unsupported_query()
+                value = match.group(2).replace("''", "'")
+                templates = [t for t in templates if t[match.group(1)] == value]
+            return json_ok({"@odata.context": context, "value": templates})
+        template = self.d.template(rest[0])
+        if len(rest) == 1:
+            if req.method != "GET":
+                raise self._method_not_allowed()
+            return json_ok(dict({"@odata.context": f"{context}/$entity"}, **public_template(template)))
+        if rest[1] not in ("instantiate", "microsoft.graph.instantiate") or len(rest) > 2:
+            raise self._segment_error(rest[1])
+        if req.method != "POST":
+            raise self._method_not_allowed()
+        self._require(req, WRITE_APPS)
+        application, sp = self.d.instantiate(template["id"], _body_object(req))
+        body = {"@odata.context": f"{req.base}/v1.0/$metadata#microsoft.graph.applicationServicePrincipal",
+                "application": dict(application), "servicePrincipal": render(sp, SP_DEFAULT)}
+        return json_ok(body, 201)
+
+    def _applications(self, req: GraphRequest, rest: list[str]) -> GraphResponse:
+        d = self.d
+        if not rest:
+            if req.method != "GET":
+                raise self._method_not_allowed()
+            self._require(req, READ_APPS)
+            found = list(d.applications.values())
+            wanted = req.query.get("$filter")
+            if wanted:
+                match = re.fullmatch(r"\s*(appId|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*", wanted)
+                if not match:
+                    raise unsupported_query()
+                value = match.group(2).replace("''", "'")
+                found = [a for a in found if a[match.group(1)] == value]
+            return json_ok({"@odata.context": f"{req.base}/v1.0/$metadata#applications", "value": found})
+        application = d.application(rest[0])
+        if len(rest) > 1:
+            raise self._segment_error(rest[1])
+        if req.method == "GET":
+            self._require(req, READ_APPS)
+            return json_ok(dict({"@odata.context": f"{req.base}/v1.0/$metadata#applications/$entity"},
+                                **application))
+        if req.method == "PATCH":
+            self._require(req, WRITE_APPS)
+            d.update_application(application, _body_object(req))
+            return no_content()
+        raise self._method_not_allowed()
 
     # ------------------------------------------------------------------ groups
 
