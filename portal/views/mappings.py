@@ -3,7 +3,9 @@
 Every change is made inside one transaction that first locks the object
 mapping's row, so two administrators saving at once are checked one after the
 other and a refused change leaves nothing half-written; every change writes one
-audit event with the mapping as it was and as it is.
+audit event with the mapping as it was and as it is. "Preview with these changes"
+checks a change exactly as Save does, then runs it as a dry run beside the
+mappings as saved, and saves nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from provisioning import audit
 from provisioning.constants import ApplyWhen, AuditActivity, MappingType, ObjectType
 from provisioning.defaults import SOURCE_ATTRIBUTES, restore_default_mappings, schema_table
+from provisioning.engine.config import DRAFT_OBJECT_MAPPING
 from provisioning.expressions import FUNCTIONS, ExpressionError, referenced_attributes
 from provisioning.expressions.scoping import UNARY
 from provisioning.models import Application, AttributeMapping, ObjectMapping
@@ -32,6 +35,7 @@ from ..mapping_forms import (
     delete_refusal,
 )
 from ..permissions import get_application_for_administrator, get_application_for_reader, is_administrator
+from .provisioning import _preview_draft
 
 NOUNS = {ObjectType.USER: "Users", ObjectType.GROUP: "Groups"}
 
@@ -186,6 +190,13 @@ def attribute_mappings(request: HttpRequest, app_id: UUID, object_type: str) -> 
                                           ObjectMappingForm(instance=object_mapping))
 
     application, object_mapping = _for_administrator(request, app_id, object_type)
+    if request.POST.get("action") == "preview":
+        form = ObjectMappingForm(request.POST, instance=object_mapping)
+        if not form.is_valid():
+            messages.error(request, "Nothing was previewed: correct the fields marked below.")
+            return _render_attribute_mappings(request, application, object_mapping, form, status=400)
+        head = {name: form.cleaned_data[name] for name in DRAFT_OBJECT_MAPPING}
+        return _preview_draft(request, application, {"mappings": {object_mapping.object_type: head}})
     with transaction.atomic():
         object_mapping = _locked(object_mapping)
         before = snapshot(object_mapping)
@@ -203,7 +214,7 @@ def attribute_mappings(request: HttpRequest, app_id: UUID, object_type: str) -> 
 # ---------------------------------------------------------------- one attribute mapping
 
 
-def _render_edit(request, application, object_mapping, form, mapping, status=200):
+def _render_edit(request, application, object_mapping, form, mapping, status=200, previewing=False):
     if not is_administrator(request.user):
         for field in form.fields.values():
             field.disabled = True
@@ -212,7 +223,7 @@ def _render_edit(request, application, object_mapping, form, mapping, status=200
         source_attributes=SOURCE_ATTRIBUTES[object_mapping.object_type],
         target_schema=schema_table(object_mapping),
         delete_refusal=delete_refusal(mapping) if mapping else "",
-        functions=FUNCTIONS.values(),
+        functions=FUNCTIONS.values(), previewing=previewing,
     ), status=status)
 
 
@@ -230,6 +241,8 @@ def _edit(request: HttpRequest, app_id: UUID, object_type: str, mapping_id: int 
         return _render_edit(request, application, object_mapping, form, mapping)
 
     application, object_mapping = _for_administrator(request, app_id, object_type)
+    if request.POST.get("action") == "preview":
+        return _preview_edit(request, application, object_mapping, mapping_id)
     with transaction.atomic():
         object_mapping = _locked(object_mapping)
         mapping = None
@@ -255,6 +268,30 @@ def _edit(request: HttpRequest, app_id: UUID, object_type: str, mapping_id: int 
     for warning in form.warnings:
         messages.warning(request, f"{saved.target_attribute}: {warning}")
     return redirect("portal:attribute_mappings", application.id, object_mapping.object_type)
+
+
+def _preview_edit(request: HttpRequest, application: Application, object_mapping: ObjectMapping,
+                  mapping_id: int | None) -> HttpResponse:
+    """Preview with these changes: the mapping as edited, checked as Save checks it, in place of the saved
+    one (or added to them), in a dry run beside the mappings as saved; nothing is saved."""
+    mapping = None
+    if mapping_id is not None:
+        mapping = get_object_or_404(AttributeMapping, pk=mapping_id, object_mapping=object_mapping)
+    form = AttributeMappingForm(request.POST, instance=mapping, object_mapping=object_mapping)
+    if not form.is_valid():
+        return _render_edit(request, application, object_mapping, form, mapping, status=400, previewing=True)
+    edited = {name: form.cleaned_data[name] for name in AttributeMappingForm.Meta.fields}
+    attributes = [edited if saved.pk == mapping_id else _fields(saved) for saved in object_mapping.attributes.all()]
+    if mapping is None:
+        attributes.append(edited)
+    for warning in form.warnings:
+        messages.warning(request, f"{edited['target_attribute']}: {warning}")
+    return _preview_draft(request, application, {"mappings": {object_mapping.object_type: {"attributes": attributes}}})
+
+
+def _fields(mapping: AttributeMapping) -> dict:
+    """A saved attribute mapping as a draft carries it."""
+    return {name: getattr(mapping, name) for name in AttributeMappingForm.Meta.fields}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -341,8 +378,6 @@ def scoping_filters(request: HttpRequest, app_id: UUID, object_type: str) -> Htt
         messages.error(request, "The scoping filters were not saved: correct the clauses marked below.")
         return _render_scoping(request, application, object_mapping, form, status=400, unsaved=True)
     if action == "preview":
-        from .provisioning import _preview_draft
-
         return _preview_draft(request, application, {"filters": {object_mapping.object_type: form.cleaned()}})
     with transaction.atomic():
         object_mapping = _locked(object_mapping)

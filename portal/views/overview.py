@@ -194,7 +194,8 @@ def _comparison(record: CyclePreview, page_number) -> dict:
         if now != then:
             changed.append({"identity": (draft.display_name or draft.user_principal_name) if draft else key[1],
                             "upn": draft.user_principal_name if draft else "", "type": key[0], "saved": now,
-                            "draft": then, "reason": draft.reason if draft else ""})
+                            "draft": then, "reason": draft.reason if draft else "",
+                            "changes": draft.changes if draft else []})
     names = sorted(set(record.counts) | set(baseline.counts))
     return {"baseline": baseline, "comparing": True,
             "count_rows": [(n, baseline.counts.get(n, 0), record.counts.get(n, 0)) for n in names],

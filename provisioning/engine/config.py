@@ -169,9 +169,32 @@ _LEAVE_FIELDS = {"on_unassigned": LeaveCause.UNASSIGNED, "on_out_of_scope": Leav
                  "on_hard_deleted": LeaveCause.HARD_DELETED}
 
 
+#: the object mapping settings a draft may carry (the Attribute Mappings page's head), as ObjectRules fields
+DRAFT_OBJECT_MAPPING = ("enabled", "allow_create", "allow_update", "allow_delete")
+
+
+def draft_attribute(fields: dict) -> AttributeRule:
+    """An attribute mapping of a draft, given by the AttributeMapping fields the mapping editor posts."""
+    return AttributeRule(
+        target=fields["target_attribute"], mapping_type=fields["mapping_type"],
+        source=fields.get("source_attribute") or "", constant=fields.get("constant_value") or "",
+        expression=fields.get("expression") or "", default=fields.get("default_value") or "",
+        matching=bool(fields.get("is_matching")), precedence=fields.get("matching_precedence"),
+        apply_when=fields.get("apply_when") or ApplyWhen.ALWAYS,
+    )
+
+
 def with_draft(config: EngineConfig, draft: dict) -> EngineConfig:
-    """The configuration as it would be with these unsaved changes: ``{"settings": {field: value},
-    "filters": {object_type: [{"clauses": [...]}]}}`` (what the Settings and the scoping filters editor post)."""
+    """The configuration as it would be with these unsaved changes, as the editors post them:
+
+    - ``"settings"``: ``{field: value}`` of the Settings (DRAFT_SETTINGS and the leaving choices);
+    - ``"filters"``: ``{object_type: [{"clauses": [...]}]}`` of the scoping filters editor;
+    - ``"mappings"``: ``{object_type: {"attributes": [{AttributeMapping field: value}, ...], "enabled": ...,
+      "allow_create": ...}}`` of the mapping editor and the Attribute Mappings page: ``attributes``, when
+      given, is the whole list of the object type's attribute mappings; the others are DRAFT_OBJECT_MAPPING.
+
+    The draft is validated before it gets here, as a save would be.
+    """
     from dataclasses import replace
 
     settings = draft.get("settings") or {}
@@ -179,11 +202,17 @@ def with_draft(config: EngineConfig, draft: dict) -> EngineConfig:
     leave = dict(config.leave_actions)
     leave.update({cause: settings[name] for name, cause in _LEAVE_FIELDS.items() if settings.get(name)})
     changes["leave_actions"] = tuple(leave.items())
+    objects = {ObjectType.USER: config.users, ObjectType.GROUP: config.groups}
     for object_type, filters in (draft.get("filters") or {}).items():
-        clauses = tuple(tuple((c["attribute"], c["operator"], c.get("value") or "") for c in f.get("clauses", []))
-                        for f in filters if f.get("clauses"))
-        if object_type == ObjectType.USER:
-            changes["users"] = replace(changes.get("users", config.users), filters=clauses)
-        elif object_type == ObjectType.GROUP:
-            changes["groups"] = replace(changes.get("groups", config.groups), filters=clauses)
+        if object_type in objects:
+            clauses = tuple(tuple((c["attribute"], c["operator"], c.get("value") or "") for c in f.get("clauses", []))
+                            for f in filters if f.get("clauses"))
+            objects[object_type] = replace(objects[object_type], filters=clauses)
+    for object_type, mapping in (draft.get("mappings") or {}).items():
+        if object_type in objects:
+            edited = {name: bool(mapping[name]) for name in DRAFT_OBJECT_MAPPING if name in mapping}
+            if "attributes" in mapping:
+                edited["rules"] = tuple(draft_attribute(fields) for fields in mapping["attributes"])
+            objects[object_type] = replace(objects[object_type], **edited)
+    changes["users"], changes["groups"] = objects[ObjectType.USER], objects[ObjectType.GROUP]
     return replace(config, **changes)
