@@ -97,6 +97,8 @@ class AddApplicationForm(PortalForm):
         "required": "Give the application a name.",
         "max_length": "The name can have at most %(limit_value)d characters (it has %(show_value)d).",
     })
+    #: "" creates a new enterprise application; an object id uses one already in the tenant
+    service_principal = forms.CharField(required=False, max_length=64, label="Enterprise application")
 
     def clean_gallery_app(self):
         from provisioning import gallery

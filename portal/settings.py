@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -242,6 +243,10 @@ ENTRA_CLIENT_SECRET = env_secret("ENTRA_CLIENT_SECRET")
 GALLERY_APP_IDS = {
     "dropbox-business": env.str("DROPBOX_GALLERY_APP_ID", default="c3e8a1f4-2b6d-4f7e-9a0b-5d4c3b2a1f0e"),
 }
+#: id of each gallery application's template in Entra ID (``applicationTemplates/{id}/instantiate``).
+GALLERY_TEMPLATE_IDS = {
+    "dropbox-business": env.str("DROPBOX_GALLERY_TEMPLATE_ID", default="a1d6c0f4-3e5b-4f2a-8c7d-9b0e1f2a3c4d"),
+}
 DROPBOX_APP_KEY = env.str("DROPBOX_APP_KEY", default="")
 DROPBOX_APP_SECRET = env_secret("DROPBOX_APP_SECRET")
 
@@ -266,7 +271,7 @@ if not DEBUG:
     # TLS ends at the proxy in front of gunicorn; it tells us the original scheme.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. Forms may post to
 # the portal and, for Authorize, land on the Dropbox sign-in pages: portal.security adds the
@@ -287,7 +292,23 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# ---------------------------------------------------------------------------- monitoring
+# /metrics (Prometheus) is off unless a bearer token or allowed addresses (CIDRs) are set; with both,
+# a scraper needs both. See README, "Monitoring".
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=[])
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise environ.ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or a CIDR "
+                                           "range.") from None
+
 # ---------------------------------------------------------------------------- logging
+#: "plain" (a line of text) or "json" (one JSON object per line, see portal/log_format.py)
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -296,9 +317,10 @@ LOGGING = {
         # Lines written while serving a request name it (the id its error page shows).
         "request_id": {"()": "portal.request_id.RequestIdFilter"},
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s"},
+                   "json": {"()": "portal.log_format.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

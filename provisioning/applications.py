@@ -17,17 +17,22 @@ from .models import Application
 
 def add_from_gallery(entry: GalleryEntry, display_name: str, *, service_principal: dict, created: bool,
                      actor) -> Application:
-    """The application and its provisioning job, for the gallery app's service principal in the tenant."""
+    """The application and its provisioning job, for its enterprise application in the tenant: a new
+    instance of the gallery template (``created``) or one already there, which no other application uses."""
     from . import audit
 
+    app_id = service_principal.get("appId") or entry.app_id
     with transaction.atomic():
-        application = Application.objects.create(display_name=display_name, gallery_app=entry.key, app_id=entry.app_id,
+        application = Application.objects.create(display_name=display_name, gallery_app=entry.key, app_id=app_id,
                                                  service_principal_id=service_principal["id"])
         create_job(application, settings.ENTRA_TENANT_ID)
+        after = {"display_name": application.display_name, "gallery_app": entry.name, "app_id": app_id,
+                 "service_principal_id": service_principal["id"],
+                 "service_principal": "created" if created else "already in the tenant"}
+        if service_principal.get("application", {}).get("id"):
+            after["application_object_id"] = service_principal["application"]["id"]
         audit.record(AuditActivity.ADD_APPLICATION, request=actor.request, actor=actor.user, target=application,
-                     after={"display_name": application.display_name, "gallery_app": entry.name,
-                            "app_id": entry.app_id, "service_principal_id": service_principal["id"],
-                            "service_principal": "created" if created else "found in the tenant"})
+                     after=after)
     return application
 
 

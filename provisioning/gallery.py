@@ -23,6 +23,11 @@ class GalleryEntry:
         """The multi-tenant application's appId in Entra ID (its service principal is made from it)."""
         return settings.GALLERY_APP_IDS[self.key]
 
+    @property
+    def template_id(self) -> str:
+        """The gallery template each "Add" instantiates (a new application and service principal)."""
+        return settings.GALLERY_TEMPLATE_IDS[self.key]
+
 
 GALLERY = [
     GalleryEntry(
