@@ -15,7 +15,7 @@ from .targets.base import ObjectSchema
 #: Source attributes offered by the mapping editor (Entra ID user and group properties).
 SOURCE_ATTRIBUTES = {
     ObjectType.USER: [
-        "accountEnabled", "city", "companyName", "country", "department", "displayName", "employeeId",
+        "accountEnabled", "appRoleAssignments", "city", "companyName", "country", "department", "displayName", "employeeId",
         "givenName", "IsSoftDeleted", "jobTitle", "mail", "mailNickname", "mobilePhone", "objectId",
         "officeLocation", "postalCode", "preferredLanguage", "state", "streetAddress", "surname",
         "usageLocation", "userPrincipalName", "userType",

@@ -168,11 +168,11 @@ def link_to_user(record: AccountDiscovery, row: DiscoveredAccount, user_key: str
 def _out_of_scope(job, user: dict) -> str:
     """Why a user is not in scope for provisioning ("" when it is), as a cycle would decide."""
     from .engine.mapping import user_source_attributes
-    from .engine.scope import Assignments, user_decision
+    from .engine.scope import read_assignments, user_decision
 
     config = from_job(job)
     source = connections.source(interactive=True)
-    assignments = Assignments.from_rows(source.iter_assignments(config.service_principal_id))
+    assignments = read_assignments(source, config)
     groups = source.group_ids_of_user(user["id"], transitive=config.expand_nested_groups) & set(assignments.groups)
     if user.get("accountEnabled") is False:
         return "The user is disabled in Microsoft Entra ID."

@@ -45,7 +45,8 @@ BATCH_SIZE = 20
 DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
 
 #: Source attribute names of the mappings that are not Graph property names (None: not read by $select).
-GRAPH_NAMES: dict[str, str | None] = {"objectId": "id", "IsSoftDeleted": None, "members": None}
+GRAPH_NAMES: dict[str, str | None] = {"objectId": "id", "IsSoftDeleted": None, "members": None,
+                                       "appRoleAssignments": None}
 
 #: Properties the engine always needs, whatever the mappings read.
 USER_BASE_SELECT = ("id", "userPrincipalName", "displayName", "accountEnabled", "mail")
@@ -398,6 +399,28 @@ class EntraConnector:
         if existing:
             return existing, False
         return self.create_service_principal(app_id), True
+
+    def app_roles(self, sp_id: str) -> dict[str, dict]:
+        """The service principal's app roles by id: {"value", "displayName"} (what a user can be
+        assigned as)."""
+        sp = self.get_json(f"servicePrincipals/{quote(sp_id, safe='')}", params={"$select": "id,appRoles"})
+        return {role["id"]: {"value": role.get("value"), "displayName": role.get("displayName")}
+                for role in sp.get("appRoles") or ()}
+
+    def instantiate(self, template_id: str, display_name: str) -> dict:
+        """A new instance of a gallery application: its own application object and service
+        principal in the tenant (``applicationTemplates/{id}/instantiate``); the service principal,
+        with its ``application``."""
+        answer = self.request("POST", f"applicationTemplates/{quote(template_id, safe='')}/instantiate",
+                              json={"displayName": display_name}).json()
+        return {**answer["servicePrincipal"], "application": answer.get("application") or {}}
+
+    def template_instances(self, template_id: str) -> list[dict]:
+        """The service principals in the tenant made from this gallery template, by name."""
+        found = self.iter_collection("servicePrincipals", params={
+            "$filter": f"applicationTemplateId eq '{template_id}'", "$select": "id,appId,displayName",
+            "$top": PAGE_SIZE})
+        return sorted(found, key=lambda sp: (sp.get("displayName") or "").lower())
 
     def iter_assignments(self, sp_id: str) -> Iterator[dict]:
         return self.iter_collection(f"servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo", params={"$top": PAGE_SIZE})

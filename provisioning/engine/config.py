@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from ..constants import DEFAULT_LEAVE_ACTIONS, ApplyWhen, LeaveAction, LeaveCause, MappingType, ObjectType, Scope
 from ..expressions import Expression, parse, referenced_attributes
@@ -68,6 +69,11 @@ class ObjectRules:
     def matching_rules(self) -> list[AttributeRule]:
         return sorted((r for r in self.rules if r.matching), key=lambda r: (r.precedence or 99, r.target))
 
+    @cached_property
+    def uses_app_roles(self) -> bool:
+        """Whether a mapping or filter reads the user's app role assignments (read only then)."""
+        return APP_ROLE_ASSIGNMENTS in self.source_attributes()
+
     def source_attributes(self) -> set[str]:
         names: set[str] = set()
         for rule in self.rules:
@@ -75,6 +81,10 @@ class ObjectRules:
         for clauses in self.filters:
             names |= {attribute for attribute, _, _ in clauses}
         return names
+
+
+#: the source attribute holding a user's app role assignments (made from the assignments, not read)
+APP_ROLE_ASSIGNMENTS = "appRoleAssignments"
 
 
 @dataclass(frozen=True)

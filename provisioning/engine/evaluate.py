@@ -75,6 +75,8 @@ def evaluate_user(item: SourceUser, *, config: EngineConfig, schema: TargetSchem
         return Evaluation(ObjectType.USER, item.source_id, display, upn, _gone_decision(item.gone or SOFT_DELETED),
                           None, None, gone=item.gone or SOFT_DELETED)
     attributes = user_source_attributes(user)
+    if config.users.uses_app_roles:
+        attributes["appRoleAssignments"] = assignments.role_assignments(item.source_id, item.groups)
     decision = user_decision(config, attributes, assignments, set(item.groups))
     mapped = map_values(config.users, attributes, schema=schema.users, now=now) if decision.in_scope else None
     return Evaluation(ObjectType.USER, item.source_id, display, upn, decision, mapped, user,

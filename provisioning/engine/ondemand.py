@@ -20,7 +20,7 @@ from .evaluate import HARD_DELETED, SOFT_DELETED, SourceGroup, SourceUser
 from .execution import Executor
 from .pipeline import Pipeline
 from .planning import PlanContext
-from .scope import Assignments
+from .scope import Assignments, read_assignments
 from .store import Store
 from .types import Plan, planned_changes, step
 
@@ -80,7 +80,7 @@ class OnDemand:
         self.config = self.executor.config = replace(self.config, protected_account_id=admin.id)
         self.pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, started, False),
                                  self.target, self.store)
-        assignments = Assignments.from_rows(self.source.iter_assignments(self.config.service_principal_id))
+        assignments = read_assignments(self.source, self.config)
         if object_type == ObjectType.GROUP:
             self._group(source_id, assignments)
         else:

@@ -107,7 +107,10 @@ class SourceReader:
     def assignments(self) -> tuple[list[dict], Assignments]:
         self.progress("Reading assignments from Microsoft Entra ID")
         rows = list(self.source.iter_assignments(self.config.service_principal_id))
-        return rows, Assignments.from_rows(rows)
+        assignments = Assignments.from_rows(rows)
+        if self.config.users.uses_app_roles:
+            assignments.app_roles = self.source.app_roles(self.config.service_principal_id)
+        return rows, assignments  # (read_assignments, keeping the rows to store)
 
     def members(self, group_ids: Iterable[str]) -> Memberships:
         """Direct members of groups, 20 groups per request; nested groups are followed when they count.

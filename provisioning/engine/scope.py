@@ -38,6 +38,8 @@ class Assignments:
     users: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     groups: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     names: dict[str, str] = field(default_factory=dict)
+    #: the service principal's app roles by id ({"value", "displayName"}), when the mappings use them
+    app_roles: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping]) -> "Assignments":
@@ -54,9 +56,33 @@ class Assignments:
         return {**{k: frozenset(v) for k, v in self.users.items()},
                 **{k: frozenset(v) for k, v in self.groups.items()}}
 
+    def role_assignments(self, user_id: str, groups: Iterable[str]) -> list[dict]:
+        """The user's app role assignments as the ``appRoleAssignments`` attribute: direct ones
+        first, then those through its groups; Default Access aside; each role once."""
+        found: list[dict] = []
+        seen: set[str] = set()
+        direct = sorted(self.users.get(user_id, ()))
+        through = sorted({role for gid in groups for role in self.groups.get(gid, ())})
+        for role_id in (*direct, *through):
+            if role_id == DEFAULT_ACCESS_ROLE_ID or role_id in seen:
+                continue
+            seen.add(role_id)
+            role = self.app_roles.get(role_id, {})
+            found.append({"appRoleId": role_id, "value": role.get("value"), "displayName": role.get("displayName")})
+        return found
+
     def assigned_groups(self, *, provisioning_roles_only: bool = True) -> set[str]:
         return {gid for gid, roles in self.groups.items()
                 if not provisioning_roles_only or roles - {DEFAULT_ACCESS_ROLE_ID}}
+
+
+def read_assignments(source, config: EngineConfig) -> Assignments:
+    """The service principal's assignments as a cycle reads them, with its app roles when a user
+    mapping or filter reads ``appRoleAssignments``."""
+    assignments = Assignments.from_rows(source.iter_assignments(config.service_principal_id))
+    if config.users.uses_app_roles:
+        assignments.app_roles = source.app_roles(config.service_principal_id)
+    return assignments
 
 
 def _filters_hold(rules: ObjectRules, attributes: dict) -> tuple[bool, str]:

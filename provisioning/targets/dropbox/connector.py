@@ -27,11 +27,11 @@ from stone.backends.python_rsrc.stone_validators import ValidationError
 
 from ...batching import chunked
 from ...connectors.calls import CallStats, JobPace
-from ...connectors.errors import ConnectorError, CredentialsError, DryRunWrite, RateLimited, TransientError
+from ...connectors.errors import BadDataError, ConnectorError, CredentialsError, DryRunWrite, RateLimited, TransientError
 from ...connectors.routing import REAL_DROPBOX_API_URL, REAL_DROPBOX_WEB_URL, build_routes, routed_session
 from ..base import Account, CreateOutcome, NewAccount, RemoveOptions, TargetGroup
 from .errors import dropbox_error
-from .schema import ADD_BATCH_SIZE, NAMES, SCHEMA
+from .schema import ADD_BATCH_SIZE, ADMIN_ROLE, NAMES, SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def account_from_sdk(info: Any) -> Account:
         id=profile.team_member_id,
         status=status._tag if hasattr(status, "_tag") else str(status),
         values={"email": profile.email, "givenName": name.given_name if name else "",
-                "surname": name.surname if name else "", "externalId": profile.external_id},
+                "surname": name.surname if name else "", "externalId": profile.external_id,
+                ADMIN_ROLE: ", ".join(names)},
         label=profile.email,
         roles=names,
         role_ids=[role.role_id for role in roles],
@@ -91,7 +92,8 @@ def account_from_json(info: Mapping) -> Account:
         id=profile["team_member_id"],
         status=profile["status"][".tag"],
         values={"email": profile["email"], "givenName": name.get("given_name", ""),
-                "surname": name.get("surname", ""), "externalId": profile.get("external_id")},
+                "surname": name.get("surname", ""), "externalId": profile.get("external_id"),
+                ADMIN_ROLE: ", ".join(names)},
         label=profile["email"],
         roles=names,
         role_ids=[role["role_id"] for role in roles],
@@ -155,6 +157,8 @@ class DropboxConnector:
         #: how long each kind of async job takes, learnt from the answers (see JobPace)
         self._paces: dict[str, JobPace] = {}
         self.stats = CallStats()
+        #: the team's admin roles by lower-case name, read once when a mapping first needs them
+        self._roles: dict[str, str] | None = None
 
     @classmethod
     def from_settings(cls, refresh_token: str | None, **overrides) -> "DropboxConnector":
@@ -257,6 +261,21 @@ class DropboxConnector:
         answer = self._call("list admin roles", self.client.team_members_get_available_team_member_roles)
         return [{"role_id": role.role_id, "name": role.name, "description": role.description} for role in answer.roles]
 
+    def role_ids_for(self, name: str | None) -> list[str]:
+        """The role ids of an ``adminRole`` value: [] for none, else the team's role of that name
+        (case aside); a name the team does not have is refused with the names it has."""
+        name = (name or "").strip()
+        if not name:
+            return []
+        if self._roles is None:
+            self._roles = {role["name"].lower(): role["role_id"] for role in self.available_roles()}
+        role_id = self._roles.get(name.lower())
+        if role_id is None:
+            known = ", ".join(sorted(self._roles)) or "none"
+            raise BadDataError(f'Dropbox has no admin role named "{name}" (the team\'s roles: {known}).',
+                               service="Dropbox", code="DropboxRoleNotFound", field=ADMIN_ROLE)
+        return [role_id]
+
     def set_admin_roles(self, account_id: str, role_ids: list[str]) -> list[str]:
         answer = self._call("set a member's admin role", self.client.team_members_set_admin_permissions_v2,
                             team.UserSelectorArg.team_member_id(account_id), new_roles=role_ids, write=True)
@@ -294,15 +313,29 @@ class DropboxConnector:
         return outcomes
 
     def _add_batch(self, batch: list[NewAccount]) -> list[CreateOutcome]:
+        # An admin role the team does not have fails that member alone, before anything is sent.
+        outcomes: list[CreateOutcome | None] = []
+        roles: list[list[str]] = []
+        for new in batch:
+            try:
+                roles.append(self.role_ids_for(new.values.get(ADMIN_ROLE)))
+                outcomes.append(None)
+            except BadDataError as exc:
+                roles.append([])
+                outcomes.append(CreateOutcome(CreateOutcome.INVALID, code=exc.code, message=exc.message,
+                                              field=ADMIN_ROLE))
+        sending = [(new, role_ids) for new, role_ids, outcome in zip(batch, roles, outcomes) if outcome is None]
+        if not sending:
+            return outcomes  # type: ignore[return-value]
         try:
             args = [
                 team.MemberAddV2Arg(
                     member_email=new.values.get("email"), member_given_name=new.values.get("givenName") or None,
                     member_surname=new.values.get("surname") or None,
                     member_external_id=new.values.get("externalId") or None,
-                    send_welcome_email=new.send_welcome_email,
+                    send_welcome_email=new.send_welcome_email, role_ids=role_ids or None,
                 )
-                for new in batch
+                for new, role_ids in sending
             ]
         except ValidationError as exc:  # the SDK checks the spec's rules before sending
             raise dropbox_error(exc, action="add members") from exc
@@ -311,7 +344,8 @@ class DropboxConnector:
             results = self._poll("add members", self._add_job_status, launch.get_async_job_id())
         else:
             results = launch.get_complete()
-        return [_outcome(result) for result in results]
+        answered = iter([_outcome(result) for result in results])
+        return [outcome if outcome is not None else next(answered) for outcome in outcomes]
 
     def _add_job_status(self, job_id: str) -> dict:
         """members/add/job_status/get_v2 as JSON: the complete answer of 20 members is the largest a cycle
@@ -319,9 +353,13 @@ class DropboxConnector:
         return self._send_json(team.members_add_job_status_get_v2, {"async_job_id": job_id})
 
     def update(self, account_id: str, changes: Mapping[str, str | None]) -> None:
+        # The role first: when Dropbox refuses it (the last team admin), nothing else has changed.
+        if ADMIN_ROLE in changes:
+            self.set_admin_roles(account_id, self.role_ids_for(changes[ADMIN_ROLE]))
         args = {_PROFILE_ARGS[name]: value for name, value in changes.items() if name in _PROFILE_ARGS}
-        self._call("update a member's profile", self.client.team_members_set_profile_v2,
-                   team.UserSelectorArg.team_member_id(account_id), write=True, **args)
+        if args:
+            self._call("update a member's profile", self.client.team_members_set_profile_v2,
+                       team.UserSelectorArg.team_member_id(account_id), write=True, **args)
 
     def disable(self, account_id: str, *, wipe_devices: bool = False) -> None:
         self._call("suspend a member", self.client.team_members_suspend,

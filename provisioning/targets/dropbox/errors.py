@@ -39,6 +39,8 @@ _DROPBOX_HINTS = {
     "user_not_found": "The Dropbox member no longer exists; the link is cleared and the user is matched again.",
     "remove_last_admin": "Dropbox does not allow removing or suspending the last team admin.",
     "suspend_last_admin": "Dropbox does not allow removing or suspending the last team admin.",
+    "last_admin": "Dropbox keeps at least one team admin: this member's Team admin role was left as it is.",
+    "role_not_found": "The admin role is not one of the team's roles.",
     "team_license_limit": "Buy more Dropbox licenses or unassign users from the application.",
     "set_profile_disallowed": "This member's profile is managed elsewhere (for example by an identity provider).",
     "email_reserved_for_other_user": "Another Dropbox account uses this email; change the user's email or "

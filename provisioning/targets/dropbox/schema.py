@@ -12,6 +12,9 @@ from stone.backends.python_rsrc.stone_validators import ValidationError
 from ...constants import MappingType, ObjectType
 from ..base import AttributeSpec, ObjectSchema, TargetNames, TargetSchema
 
+#: the member attribute that carries its admin role (set with members/set_admin_permissions_v2)
+ADMIN_ROLE = "adminRole"
+
 NAMES = TargetNames(service="Dropbox", account="Dropbox member", group="Dropbox group", container="Dropbox team")
 
 #: members/add_v2 takes at most 20 members per call
@@ -51,6 +54,11 @@ USERS = ObjectSchema(
                       check=_stone(team_common.MemberExternalId_validator, "externalId", "at most 64 characters")),
         AttributeSpec("active", "\"True\" keeps the member active, \"False\" suspends it.", required=True,
                       compared=False),
+        AttributeSpec(ADMIN_ROLE, "The member's admin role: the name of one of the team's roles (Team admin, User "
+                                  "management admin, Support admin, …); empty for a member without one. Not mapped "
+                                  "by default; map it from the user's app role, e.g. "
+                                  "SingleAppRoleAssignment([appRoleAssignments]).",
+                      max_length=100, compare_ignoring_case=True),
     ),
 )
 
