@@ -8,6 +8,7 @@ import pytest
 
 from provisioning.connectors.errors import (
     BadDataError,
+    ConnectorError,
     CredentialsError,
     DryRunWrite,
     NotFoundError,
@@ -222,3 +223,33 @@ def test_it_lists_admin_roles_and_sets_one(connector):
     assert connector.find_one("id", member.id).roles == ["User management admin"]
     connector.set_admin_roles(member.id, [])
     assert connector.find_one("id", member.id).roles == []
+
+
+def test_admin_role_values_go_with_create_and_update(connector, dbx):
+    outcomes = connector.create_batch([person("rolea@contoso.com", adminRole="support admin"),
+                                       person("roleb@contoso.com", adminRole="Nobody admin"),
+                                       person("rolec@contoso.com")])
+    assert [o.kind for o in outcomes] == ["created", "invalid", "created"]
+    assert outcomes[1].field == "adminRole"
+    assert outcomes[1].message.startswith('Dropbox has no admin role named "Nobody admin" (the team\'s roles: ')
+    assert connector.find_one("email", "rolea@contoso.com").values["adminRole"] == "Support admin"
+    assert connector.find_one("email", "roleb@contoso.com") is None
+    member = connector.find_one("email", "rolec@contoso.com")
+    assert member.values["adminRole"] == ""
+
+    connector.update(member.id, {"adminRole": "User management admin", "givenName": "Cee"})
+    updated = connector.find_one("id", member.id)
+    assert (updated.roles, updated.values["givenName"]) == (["User management admin"], "Cee")
+
+
+def test_the_last_team_admin_keeps_the_role_and_nothing_else_changes(connector, dbx):
+    admins = [a for a in connector.iter_accounts() if "Team admin" in a.roles]
+    assert len(admins) == 1
+    (admin,) = admins
+    with pytest.raises(ConnectorError) as caught:
+        connector.update(admin.id, {"adminRole": "", "givenName": "Changed"})
+    assert caught.value.message == "Dropbox refused while trying to set a member's admin role: last admin"
+    assert "Dropbox keeps at least one team admin" in caught.value.recommendation
+    after = connector.find_one("id", admin.id)
+    assert after.roles == admin.roles
+    assert after.values["givenName"] == admin.values["givenName"]
