@@ -6,12 +6,14 @@ import os
 from celery import Celery, signals
 
 from . import broker  # noqa: F401  (registers the embedded "sqlite://" transport)
+from .log_format import configure_celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+configure_celery()
 
 
 @signals.worker_process_init.connect

@@ -309,6 +309,7 @@ for _network in METRICS_ALLOWED_ADDRESSES:
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
 if LOG_FORMAT not in ("plain", "json"):
     raise environ.ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+LOGGING_CONFIG = "portal.log_format.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

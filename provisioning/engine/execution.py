@@ -6,6 +6,7 @@ touches the database (in bulk)."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -153,7 +154,8 @@ class Executor:
                     if unit is None:
                         exhausted = True
                         break
-                    in_flight.add(pool.submit(self._guarded, unit))
+                    # In a copy of this thread's context: log lines of the write name the cycle.
+                    in_flight.add(pool.submit(contextvars.copy_context().run, self._guarded, unit))
                 if not in_flight:
                     return
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)

@@ -22,6 +22,7 @@ from .. import connections, jobs
 from ..audit import redact_text
 from ..connectors.errors import ConfigurationError, ConnectorError, CredentialsError, DeltaExpired, TransientError
 from ..constants import CycleKind, CycleStatus, ProvisioningMode
+from ..log_context import in_cycle
 from ..models import CyclePreview, PreviewAction, ProvisioningJob, SyncCycle
 from ..notifications import notify
 from ..targets import package_of
@@ -153,6 +154,14 @@ def _run(job: ProvisioningJob, keeper: LeaseKeeper, *, force_full: bool, initiat
     kind = choose_kind(job, fingerprint, force_full)
     generation = job.generation
     cycle = jobs.begin_cycle(job, kind=kind, initiated_by=initiated_by)
+    with in_cycle(cycle.cycle_id):
+        return _run_cycle(job, keeper, cycle, kind=kind, fingerprint=fingerprint, generation=generation,
+                          initiated_by=initiated_by, max_workers=max_workers, retried_delta=retried_delta)
+
+
+def _run_cycle(job: ProvisioningJob, keeper: LeaseKeeper, cycle: SyncCycle, *, kind: str, fingerprint: str,
+               generation: int, initiated_by: str, max_workers: int, retried_delta: bool) -> RunResult:
+    log.info("Cycle %s of job %s started (%s)", cycle.cycle_id, job.job_id, kind)
     store = Store(job, cycle)
     store.lease_lost = keeper.lost
     try:
@@ -275,6 +284,7 @@ def _finish(cycle: SyncCycle, store: Store, status: str, error: str = "") -> Non
     cycle.counters = {a: dict(s) for a, s in store.counters.items()}
     cycle.phase = ""
     cycle.save()
+    log.info("Cycle %s ended: %s, %s objects processed", cycle.cycle_id, status, cycle.objects_processed)
 
 
 # ---------------------------------------------------------------------------- previews
