@@ -94,6 +94,9 @@ _CATEGORY = {
     AuditActivity.REMOVE_ASSIGNMENT: AuditCategory.APPLICATION_MANAGEMENT,
     AuditActivity.INVITE_USER: AuditCategory.USER_MANAGEMENT,
     AuditActivity.UPDATE_USER: AuditCategory.USER_MANAGEMENT,
+    AuditActivity.SIGN_IN: AuditCategory.USER_MANAGEMENT,
+    AuditActivity.UPDATE_ROLES_FROM_ENTRA: AuditCategory.USER_MANAGEMENT,
+    AuditActivity.END_SESSION: AuditCategory.USER_MANAGEMENT,
 }
 
 

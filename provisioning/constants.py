@@ -33,6 +33,23 @@ class AuditActivity(models.TextChoices):
     SUSPEND_UNLINKED = "Suspend members linked to no user", "Suspend members linked to no user"
     INVITE_USER = "Invite portal user", "Invite portal user"
     UPDATE_USER = "Update portal user", "Update portal user"
+    ADD_STREAM_DESTINATION = "Add log streaming destination", "Add log streaming destination"
+    UPDATE_STREAM_DESTINATION = "Update log streaming destination", "Update log streaming destination"
+    DELETE_STREAM_DESTINATION = "Delete log streaming destination", "Delete log streaming destination"
+    RETRY_STREAM_ENTRY = "Retry dead-lettered log stream entry", "Retry dead-lettered log stream entry"
+    DISCARD_STREAM_ENTRY = "Discard dead-lettered log stream entry", "Discard dead-lettered log stream entry"
+    SIGN_IN = "Sign in", "Sign in"
+    UPDATE_ROLES_FROM_ENTRA = "Update portal roles from Microsoft Entra ID", "Update portal roles from Microsoft Entra ID"
+    END_SESSION = "End session", "End session"
+
+
+class StreamKind(models.TextChoices):
+    """Where a log streaming destination sends what is written (see provisioning.streaming)."""
+
+    SYSLOG = "syslog", "Syslog (RFC 5424 over TCP)"
+    SPLUNK_HEC = "splunk_hec", "Splunk HTTP Event Collector"
+    WEBHOOK = "webhook", "HTTPS webhook (JSON lines)"
+    FILE = "file", "JSON-lines file"
 
 
 class AuditCategory(models.TextChoices):
