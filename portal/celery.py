@@ -5,6 +5,8 @@ import os
 
 from celery import Celery, signals
 
+from provisioning.metrics.calls import flush_soon
+
 from . import broker  # noqa: F401  (registers the embedded "sqlite://" transport)
 from .log_format import configure_celery
 
@@ -14,6 +16,8 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 configure_celery()
+# Calls to the services counted by a task's process are stored within a few seconds of its end.
+signals.task_postrun.connect(flush_soon, weak=False)
 
 
 @signals.worker_process_init.connect

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
-from .views import discovery, expressions, links, mappings, ondemand, overview
+from .views import discovery, expressions, links, mappings, metrics, ondemand, overview
 
 app_name = "portal"
 
@@ -82,6 +82,7 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("healthz", status.healthz, name="healthz"),
     path("readyz", status.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

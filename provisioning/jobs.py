@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from . import audit
 from .constants import Action, AuditActivity, AuditResult, CycleKind, CycleStatus, JobState, ProvisioningMode
+from .metrics.counters import cycle_ended
 from .models import AccountDiscovery, CyclePreview, Escrow, ObjectLink, OnDemandRun, ProvisioningJob, SyncCycle
 from .notifications import notify
 
@@ -33,7 +34,7 @@ MAX_QUARANTINE_DELAY = timedelta(hours=24)
 
 #: What leaving quarantine resets (a successful cycle, Restart, Allow deletes).
 QUARANTINE_CLEARED = {"quarantine_reason": "", "quarantine_code": "", "quarantined_at": None, "quarantine_level": 0,
-                      "staged_cycle": None}
+                      "staged_cycle": None, "quarantine_kind": ""}
 
 
 class JobError(Exception):
@@ -333,9 +334,12 @@ def release(job_id: int, owner: str) -> None:
 # ---------------------------------------------------------------------------- workers: a cycle's life
 def begin_cycle(job: ProvisioningJob, *, kind: str, initiated_by: str) -> SyncCycle:
     """Record a new cycle and mark the job running (a stop asked before it began is spent)."""
-    SyncCycle.objects.filter(job=job, status=CycleStatus.RUNNING).update(
-        status=CycleStatus.INTERRUPTED, finished_at=timezone.now(),
-        error="The worker running this cycle stopped before it finished; the next cycle took over.")
+    with transaction.atomic():
+        for left in SyncCycle.objects.select_for_update().filter(job=job, status=CycleStatus.RUNNING):
+            left.status, left.finished_at = CycleStatus.INTERRUPTED, timezone.now()
+            left.error = "The worker running this cycle stopped before it finished; the next cycle took over."
+            left.save(update_fields=["status", "finished_at", "error"])
+            cycle_ended(left, job.job_id)
     cycle = SyncCycle.objects.create(job=job, kind=kind, initiated_by=initiated_by or "System")
     _update(job, state=JobState.RUNNING, last_cycle=cycle, stop_requested=False)
     return cycle
@@ -376,7 +380,7 @@ def quarantine(job: ProvisioningJob, code: str, reason: str, *, reason_key: str,
     delay = min(timedelta(minutes=job.interval_minutes * 2 ** level), MAX_QUARANTINE_DELAY)
     entering = job.quarantine_level == 0
     if not _update(job, Q(quarantine_level=job.quarantine_level), state=JobState.QUARANTINED, quarantine_code=code,
-                   quarantine_reason=reason, quarantined_at=job.quarantined_at or timezone.now(),
+                   quarantine_kind=reason_key, quarantine_reason=reason, quarantined_at=job.quarantined_at or timezone.now(),
                    quarantine_level=level, next_run_at=timezone.now() + delay, staged_cycle=staged_cycle):
         return  # a Restart or Allow deletes came first: it wins
     if entering:

@@ -183,6 +183,8 @@ class ProvisioningJob(models.Model):
     quarantine_code = models.CharField(max_length=60, blank=True)
     quarantined_at = models.DateTimeField(null=True, blank=True)
     quarantine_level = models.PositiveSmallIntegerField(default=0)
+    #: why, in a fixed set (see provisioning.metrics.QUARANTINE_REASONS): credentials, configuration, ...
+    quarantine_kind = models.CharField(max_length=20, blank=True)
     staged_cycle = models.ForeignKey("SyncCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_cycle = models.ForeignKey("SyncCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -574,3 +576,31 @@ class OnDemandRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class MetricCounter(models.Model):
+    """A cumulative figure behind ``/metrics`` that outlives the rows it counts (cycles and log rows are
+    purged after their retention): one row per metric and label set, added to in the transaction that
+    records what it counts (see :mod:`provisioning.metrics`). Unused labels are ""."""
+
+    name = models.CharField(max_length=80)
+    #: ProvisioningJob.job_id, "" for figures of no job (calls to the services)
+    job = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    object_type = models.CharField(max_length=10, blank=True)
+    action = models.CharField(max_length=16, blank=True)
+    service = models.CharField(max_length=20, blank=True)
+    route = models.CharField(max_length=120, blank=True)
+    answer = models.CharField(max_length=10, blank=True)
+    #: the upper bound of a histogram bucket ("0.5", "+Inf"); "" for counters and sums
+    le = models.CharField(max_length=16, blank=True)
+    value = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["name", "job", "kind", "status", "object_type", "action", "service", "route", "answer", "le"],
+            name="metric_counter_labels")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.value}"

@@ -75,13 +75,18 @@ def record_lost_cycle(cycle_pk: int, message: str) -> None:
     cycle (whatever a takeover wrote meanwhile) and let the job retry soon."""
     from .constants import CycleStatus
     from .jobs import retry_later
+    from .metrics.counters import cycle_ended
     from .models import SyncCycle
 
     cycle = SyncCycle.objects.select_related("job").filter(pk=cycle_pk).first()
-    if cycle is None or not SyncCycle.objects.filter(
-            pk=cycle_pk, status__in=[CycleStatus.RUNNING, CycleStatus.INTERRUPTED]).update(
-            status=CycleStatus.FAILED, error=message, finished_at=cycle.finished_at or timezone.now(), phase=""):
-        return
+    with transaction.atomic():
+        if cycle is None or not SyncCycle.objects.filter(
+                pk=cycle_pk, status__in=[CycleStatus.RUNNING, CycleStatus.INTERRUPTED]).update(
+                status=CycleStatus.FAILED, error=message, finished_at=cycle.finished_at or timezone.now(), phase=""):
+            return
+        if cycle.status == CycleStatus.RUNNING:  # an interrupted one was counted when it was found so
+            cycle.status, cycle.finished_at = CycleStatus.FAILED, cycle.finished_at or timezone.now()
+            cycle_ended(cycle, cycle.job.job_id)
     job = cycle.job
     if job.last_cycle_id == cycle.pk:
         retry_later(job, minutes=min(job.interval_minutes, 5))

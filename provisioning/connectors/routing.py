@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..metrics import calls
+
 REAL_ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
 REAL_GRAPH_URL = "https://graph.microsoft.com"
 REAL_DROPBOX_API_URL = "https://api.dropboxapi.com"
@@ -54,8 +56,9 @@ class RoutingAdapter(HTTPAdapter):
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
-        request.url = rewrite_url(request.url, self.routes)
-        return super().send(request, *args, **kwargs)
+        real_url, request.url = request.url, rewrite_url(request.url, self.routes)
+        # Every request of the SDKs passes here: counted for /metrics, by the real service's URL.
+        return calls.observe(real_url, super().send, request, *args, **kwargs)
 
 
 def routed_session(routes: Mapping[str, str], *, pool_size: int = 32) -> requests.Session:

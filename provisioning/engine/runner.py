@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .. import connections, jobs
@@ -23,6 +23,8 @@ from ..audit import redact_text
 from ..connectors.errors import ConfigurationError, ConnectorError, CredentialsError, DeltaExpired, TransientError
 from ..constants import CycleKind, CycleStatus, ProvisioningMode
 from ..log_context import in_cycle
+from ..metrics import calls as metric_calls
+from ..metrics import counters as metric_counters
 from ..models import CyclePreview, PreviewAction, ProvisioningJob, SyncCycle
 from ..notifications import notify
 from ..targets import package_of
@@ -283,7 +285,10 @@ def _finish(cycle: SyncCycle, store: Store, status: str, error: str = "") -> Non
     cycle.objects_in_scope = max(store.in_scope, store.processed)
     cycle.counters = {a: dict(s) for a, s in store.counters.items()}
     cycle.phase = ""
-    cycle.save()
+    with transaction.atomic():
+        cycle.save()
+        metric_counters.cycle_ended(cycle, store.job.job_id)
+    metric_calls.flush(force=True)
     log.info("Cycle %s ended: %s, %s objects processed", cycle.cycle_id, status, cycle.objects_processed)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -17,6 +17,8 @@ from django.utils import timezone
 from ..batching import chunked
 from ..bulk import delete_rows, insert_rows, upsert_rows
 from ..constants import Action, LinkState, LogStatus, ObjectType
+from ..metrics import calls
+from ..metrics.counters import objects_recorded
 from ..models import (
     Escrow,
     ObjectLink,
@@ -353,6 +355,7 @@ class Store:
             objects_processed=self.processed, objects_in_scope=max(self.in_scope, self.processed),
             counters=_plain(self.counters), phase=self.phase[:120],
         )
+        calls.flush()  # the counts of calls, every few seconds while a cycle runs
 
     def checkpoint(self) -> None:
         """Store progress, and stop here if an administrator asked to or the lease was lost.
@@ -408,9 +411,12 @@ class _Batch:
         self.escrow_add: list[Result] = []
         self.escrow_clear: dict[str, list[str]] = defaultdict(list)
         self.done: list[str] = []
+        #: (object type, action, status) -> how many, for /metrics' counters
+        self.counted: Counter = Counter()
 
     def add_result(self, result: Result, **log_fields) -> None:
         plan, store = result.plan, self.store
+        self.counted[(plan.object_type, result.action, result.status)] += 1
         self.logs.append(store._log(plan, result.action, result.status, self.now, result, **log_fields))
         if plan.change_id:
             self.done.append(plan.change_id)
@@ -429,6 +435,7 @@ class _Batch:
 
     def add_quiet(self, plan: Plan, status: str) -> None:
         store = self.store
+        self.counted[(plan.object_type, plan.action, status)] += 1
         if plan.log:
             self.logs.append(store._log(plan, plan.action, status, self.now, None))
         self.escrow_clear[plan.object_type].append(plan.source_id)
@@ -456,6 +463,7 @@ class _Batch:
                 self.store._escrow(result, self.now)
             insert_rows(ProvisioningLog, self.logs, ignore_conflicts=True)
             delete_rows(PendingWrite, "change_id", self.done, job=job)
+            objects_recorded(job.job_id, self.counted)
 
 
 def _show(value):
