@@ -14,12 +14,13 @@ traceback written is the one it redacted (the library would format the exception
 Celery configures its own logging unless something answers its ``setup_logging`` signal; in JSON
 mode :func:`configure_celery` answers it with the portal's configuration, so the worker's and beat's
 lines (``celery.*`` loggers included) go through the same handler, and the worker prints no banner
-(not a log line). Beat's banner needs ``celery beat --quiet``.
+(not a log line). Beat's banner needs ``celery --quiet beat``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
@@ -41,7 +42,7 @@ class JsonFormatter(_LibraryJsonFormatter):
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         log_data["message"] = record.message
-        request_id = request_id_of(getattr(record, "request", None))
+        request_id = request_id_of(getattr(record, "request", None)) or _access_atoms(record).get("request_id")
         if request_id:
             log_data["request_id"] = request_id
         cycle_id = current_cycle_id()
@@ -51,12 +52,30 @@ class JsonFormatter(_LibraryJsonFormatter):
         for name in _EXTRAS:
             if isinstance(getattr(record, name, None), (int, str)):
                 log_data[name] = getattr(record, name)
+        if "status" in _access_atoms(record):
+            log_data["status_code"] = _access_atoms(record)["status"]
         # The redaction filter formats (and redacts) the traceback into exc_text; without it, redact here.
         traceback = record.exc_text or message_dict.get("exc_info")
         if traceback:
             log_data["exc_info"] = redact_text(str(traceback))
         if message_dict.get("stack_info"):
             log_data["stack_info"] = redact_text(str(message_dict["stack_info"]))
+
+
+def _access_atoms(record: logging.LogRecord) -> dict:
+    """The request id and status of a gunicorn access line (its arguments are the line's atoms)."""
+    if record.name != "gunicorn.access" or not isinstance(record.args, Mapping):
+        return {}
+    found = {}
+    try:
+        request_id, status = record.args["{x-request-id}o"], record.args["s"]
+    except (KeyError, TypeError):
+        return {}
+    if isinstance(request_id, str) and request_id != "-":
+        found["request_id"] = request_id
+    if str(status).isdigit():
+        found["status"] = int(status)
+    return found
 
 
 def _task_fields() -> dict:

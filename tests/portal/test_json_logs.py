@@ -84,3 +84,38 @@ def test_a_line_written_during_a_cycle_names_it():
     assert during["cycle_id"] == "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
     assert during["message"] == "Read 3 users with access_token=[redacted]"
     assert "cycle_id" not in after and "task_id" not in after
+
+
+def test_under_gunicorn_its_own_error_and_access_lines_are_json_too():
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--config", "python:portal.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "-"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page?code=s3cret-code", timeout=5)
+            except urllib.error.HTTPError as answer:
+                request_id = answer.headers["X-Request-ID"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    loggers = {r["logger"] for r in records}
+    assert {"gunicorn.error", "gunicorn.access", "django.request"} <= loggers
+    access = next(r for r in records if r["logger"] == "gunicorn.access")
+    assert access["request_id"] == request_id and access["status_code"] == 404
