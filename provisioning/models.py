@@ -604,3 +604,6 @@ class MetricCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.value}"
+
+
+from .streaming.models import StreamDestination, StreamEntry  # noqa: E402,F401  (log streaming's own models)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from .streaming import conf as streaming_conf
+
 HEARTBEAT_TASK_NAME = "Heartbeat"
 
 
@@ -20,6 +22,8 @@ def periodic_tasks() -> list[dict]:
         {"name": "Start due provisioning cycles", "task": "provisioning.tasks.dispatch_due_jobs",
          "every": settings.DISPATCH_SECONDS},
         {"name": "Purge old provisioning logs", "task": "provisioning.tasks.purge_old_logs", "every": 3600},
+        {"name": "Deliver streamed logs", "task": "provisioning.tasks.deliver_streams",
+         "every": streaming_conf.deliver_seconds()},
     ]
 
 

@@ -108,6 +108,27 @@ def purge_old_logs() -> int:
         deleted += ProvisioningLog.objects.filter(pk__in=ids).delete()[0]
 
 
+@shared_task(name="provisioning.tasks.deliver_streams", ignore_result=True)
+def deliver_streams(queue: str | None = None) -> int:
+    """Enqueue one delivery per log streaming destination with entries due (beat calls this every few
+    seconds); ``queue`` sends them to a queue of its own."""
+    from .streaming.delivery import due_destinations
+
+    due = due_destinations()
+    for destination_id in due:
+        deliver_stream.apply_async(args=[destination_id], queue=queue) if queue else deliver_stream.delay(
+            destination_id)
+    return len(due)
+
+
+@shared_task(name="provisioning.tasks.deliver_stream", ignore_result=True)
+def deliver_stream(destination_id: int) -> int:
+    """Send a destination's outbox entries, oldest first; skipped while another worker sends them."""
+    from .streaming.delivery import deliver
+
+    return deliver(destination_id)
+
+
 def enqueue_run(job: ProvisioningJob, *, force_full: bool = False, initiated_by: str = "") -> None:
     """Start a cycle as soon as the current transaction commits (so the worker sees the change)."""
     transaction.on_commit(lambda: run_job.delay(job.pk, force_full=force_full, initiated_by=initiated_by))

@@ -29,6 +29,7 @@ from ..models import (
     SourceMembership,
     SyncCycle,
 )
+from ..streaming.outbox import enqueue_logs
 from ..targets.base import AccountStatus
 from .execution import Result
 from .membership import MemberChange
@@ -462,6 +463,7 @@ class _Batch:
             for result in self.escrow_add:
                 self.store._escrow(result, self.now)
             insert_rows(ProvisioningLog, self.logs, ignore_conflicts=True)
+            enqueue_logs(self.logs)  # their outbox entries, in the same transaction (log streaming)
             delete_rows(PendingWrite, "change_id", self.done, job=job)
             objects_recorded(job.job_id, self.counted)
 
