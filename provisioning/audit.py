@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 
 from .constants import AuditActivity, AuditCategory, AuditResult
@@ -118,6 +119,7 @@ def record(
     """Write one audit event. ``request`` supplies the actor and IP address;
     ``target`` (a model instance) supplies the target fields unless given."""
     from .models import AuditEvent
+    from .streaming.outbox import enqueue_audit
 
     if request is not None and actor is None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
@@ -127,7 +129,7 @@ def record(
         target_display = target_display or str(target)
     if application is None and target is not None and target.__class__.__name__ == "Application":
         application = target
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor,
         actor_display=(getattr(actor, "email", "") or getattr(actor, "username", "")) if actor else "",
         activity=activity,
@@ -142,6 +144,10 @@ def record(
         detail=redact_text(detail),
         ip_address=client_ip(request) if request is not None else None,
     )
+    with transaction.atomic():  # the event and its log streaming outbox entries, together
+        event.save(force_insert=True)
+        enqueue_audit(event)
+    return event
 
 
 class RedactSecretsFilter(logging.Filter):
