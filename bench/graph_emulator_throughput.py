@@ -116,6 +116,15 @@ def run_phase(label: str, seed: str, latency_ms: float, duration: float, concurr
     return result
 
 
+def print_seed_build_time(users: int = 200_000) -> None:
+    """How long the synthetic seed of ``users`` takes to build (in this process)."""
+    from emulators.graph import seed
+
+    started = time.perf_counter()
+    seed.build(f"synthetic:{users}", tenant_id="t", client_id="c", random_seed=1)
+    print(f"seed synthetic:{users} built in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default: %(default)s)")
@@ -130,6 +139,7 @@ def main() -> None:
                         help="which phases to run (default: %(default)s)")
     args = parser.parse_args()
     print(f"Graph emulator throughput on {os.cpu_count()} CPUs")
+    print_seed_build_time()
     if args.phases in ("plain", "both"):
         run_phase("no added latency", args.seed, 0, args.duration, args.concurrency)
     if args.phases in ("latency", "both"):

@@ -3,7 +3,6 @@ synthetic tenants, deterministic for a random seed."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -95,12 +94,11 @@ def test_the_demo_is_deterministic_for_a_random_seed():
     assert fingerprint(7) != fingerprint(8)
 
 
-def test_a_synthetic_tenant_of_200000_users_is_built_in_seconds():
-    started = time.perf_counter()
+def test_a_synthetic_tenant_of_200000_users_has_every_object():
+    # How fast it is built is bench/graph_emulator_throughput.py's business (a timed test here failed
+    # whenever the machine was busy).
     directory = seed.build("synthetic:200000", tenant_id="t", client_id="c", random_seed=1)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 5
     assert len(directory.users) == 200000
     assert len(directory.groups) == 2000
     assert sum(len(members) for members in directory.members.values()) == 200000
