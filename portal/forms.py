@@ -85,6 +85,7 @@ class RoleForm(PortalForm):
     ROLE_CHOICES = [
         ("administrator", "Provisioning administrator"),
         ("reader", "Provisioning reader"),
+        ("applications", "Roles on applications only"),
         ("none", "No access (account disabled)"),
     ]
     role = forms.ChoiceField(choices=ROLE_CHOICES)

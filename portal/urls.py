@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
-from .views import discovery, expressions, links, mappings, metrics, ondemand, overview
+from .views import discovery, expressions, links, mappings, metrics, ondemand, overview, roles
 
 app_name = "portal"
 
@@ -70,6 +70,9 @@ portal_patterns = [
     path("applications/<uuid:app_id>/provisioning-logs/<int:log_id>/", logs.provisioning_log_detail,
          name="provisioning_log_detail"),
     path("applications/<uuid:app_id>/audit-logs/", audit.application_audit_logs, name="app_audit_logs"),
+    path("applications/<uuid:app_id>/roles/", roles.roles, name="roles"),
+    path("applications/<uuid:app_id>/roles/add/", roles.add_role, name="add_role"),
+    path("applications/<uuid:app_id>/roles/<int:grant_id>/remove/", roles.remove_role, name="remove_role"),
     path("audit-logs/", audit.audit_logs, name="audit_logs"),
     path("portal-users/", users.portal_users, name="portal_users"),
     path("portal-users/invite/", users.invite, name="invite_user"),

@@ -98,6 +98,8 @@ _CATEGORY = {
     AuditActivity.SIGN_IN: AuditCategory.USER_MANAGEMENT,
     AuditActivity.UPDATE_ROLES_FROM_ENTRA: AuditCategory.USER_MANAGEMENT,
     AuditActivity.END_SESSION: AuditCategory.USER_MANAGEMENT,
+    AuditActivity.ADD_APPLICATION_ROLE: AuditCategory.USER_MANAGEMENT,
+    AuditActivity.REMOVE_APPLICATION_ROLE: AuditCategory.USER_MANAGEMENT,
 }
 
 

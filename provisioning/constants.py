@@ -33,6 +33,9 @@ class AuditActivity(models.TextChoices):
     SUSPEND_UNLINKED = "Suspend members linked to no user", "Suspend members linked to no user"
     INVITE_USER = "Invite portal user", "Invite portal user"
     UPDATE_USER = "Update portal user", "Update portal user"
+    # A role on one application only (Entra ID's words for a role assignment with a scope)
+    ADD_APPLICATION_ROLE = "Add scoped member to role", "Add scoped member to role"
+    REMOVE_APPLICATION_ROLE = "Remove scoped member from role", "Remove scoped member from role"
     ADD_STREAM_DESTINATION = "Add log streaming destination", "Add log streaming destination"
     UPDATE_STREAM_DESTINATION = "Update log streaming destination", "Update log streaming destination"
     DELETE_STREAM_DESTINATION = "Delete log streaming destination", "Delete log streaming destination"

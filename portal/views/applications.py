@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 
 from provisioning.models import Application
 
-from ..permissions import reader_required
+from ..permissions import any_role_required, visible_applications
 
 
 @require_safe
@@ -17,17 +17,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@reader_required
+@any_role_required
 def all_applications(request: HttpRequest) -> HttpResponse:
     """Enterprise applications | All applications, with a search box."""
     query = request.GET.get("q", "").strip()
-    live = Application.objects.filter(deleted_at__isnull=True)
+    live = visible_applications(request.user, Application.objects.filter(deleted_at__isnull=True))
     applications = live
     if query:
         applications = applications.filter(
             Q(display_name__icontains=query) | Q(app_id__iexact=query) | Q(service_principal_id__iexact=query)
         )
-    deleted = Application.objects.filter(deleted_at__isnull=False).order_by("-deleted_at")
+    deleted = visible_applications(request.user, Application.objects.filter(deleted_at__isnull=False)).order_by(
+        "-deleted_at")
     return render(
         request,
         "portal/applications/list.html",

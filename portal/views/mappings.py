@@ -171,7 +171,7 @@ def _rows(object_mapping: ObjectMapping) -> list[dict]:
 
 
 def _render_attribute_mappings(request, application, object_mapping, form, status=200):
-    if not is_administrator(request.user):
+    if not is_administrator(request.user, application):
         for field in form.fields.values():
             field.disabled = True
     return render(request, "portal/mappings/attribute_mappings.html", _context(
@@ -215,7 +215,7 @@ def attribute_mappings(request: HttpRequest, app_id: UUID, object_type: str) -> 
 
 
 def _render_edit(request, application, object_mapping, form, mapping, status=200, previewing=False):
-    if not is_administrator(request.user):
+    if not is_administrator(request.user, application):
         for field in form.fields.values():
             field.disabled = True
     return render(request, "portal/mappings/edit_mapping.html", _context(

@@ -7,6 +7,7 @@ import logging
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from provisioning.targets.base import AuthorizationCancelled, AuthorizationForge
 
 from ..forms import ProvisioningForm
 from ..permissions import (
-    administrator_required,
+    ADMINISTRATOR_REFUSED,
     get_application_for_administrator,
     get_application_for_reader,
     is_administrator,
@@ -64,7 +65,7 @@ def settings_snapshot(job: ProvisioningJob) -> dict:
 
 def _render(request: HttpRequest, application: Application, form: ProvisioningForm, status: int = 200):
     job = application.job
-    if not is_administrator(request.user):
+    if not is_administrator(request.user, application):
         for field in form.fields.values():
             field.disabled = True
     return render(
@@ -176,11 +177,14 @@ def _start_authorization(request: HttpRequest, application: Application) -> Http
 
 
 @require_GET
-@administrator_required
 def oauth_callback(request: HttpRequest, target: str) -> HttpResponse:
     """Where the target sends the administrator back after "Allow" or "Cancel"."""
     pending = request.session.pop(PENDING_SESSION_KEY, None)
     application = _pending_application(pending)
+    # The URL names no application: the one the session's Authorize began on decides (an
+    # administrator of that application only may finish it).
+    if not is_administrator(request.user, application):
+        raise PermissionDenied(ADMINISTRATOR_REFUSED)
     fallback = redirect("portal:provisioning", application.id) if application else redirect("portal:applications")
     if application is None or pending.get("user") != request.user.pk or package_of(application.job).key != target:
         # Nothing pending in this session: a replayed or forged answer.

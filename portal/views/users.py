@@ -21,7 +21,7 @@ from provisioning import audit
 from provisioning.constants import ADMINISTRATORS_GROUP, READERS_GROUP, AuditActivity
 
 from ..forms import InviteForm, RoleForm
-from ..permissions import administrator_required, role_name
+from ..permissions import administrator_required, forget_roles, role_name
 
 ROLE_GROUPS = {"administrator": ADMINISTRATORS_GROUP, "reader": READERS_GROUP}
 
@@ -34,7 +34,9 @@ def _role_key(user) -> str:
     if not user.is_active:
         return "none"
     names = {group.name for group in user.groups.all()}
-    return "administrator" if ADMINISTRATORS_GROUP in names or user.is_superuser else "reader"
+    if ADMINISTRATORS_GROUP in names or user.is_superuser:
+        return "administrator"
+    return "reader" if READERS_GROUP in names else "applications"
 
 
 def _users_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
@@ -106,7 +108,7 @@ def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
         user.save(update_fields=["is_active"])
         if role in ROLE_GROUPS:
             user.groups.add(Group.objects.get_or_create(name=ROLE_GROUPS[role])[0])
-        user.__dict__.pop("_portal_group_names", None)  # the role helpers cache group names
+        forget_roles(user)  # the role helpers cache group names
         audit.record(
             AuditActivity.UPDATE_USER, request=request, target_type="User", target_id=str(user.pk),
             target_display=user.email, before=before, after=_describe(user),

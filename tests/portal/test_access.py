@@ -27,7 +27,8 @@ def _portal_patterns():
 def _url(name: str, params: list[str], application, user) -> str:
     values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk,
               "assignment_id": "an-assignment", "object_type": "user", "mapping_id": 999999, "log_id": 999999,
-              "preview_id": 999999, "run_id": 999999, "discovery_id": 999999, "target": "dropbox"}
+              "preview_id": 999999, "run_id": 999999, "discovery_id": 999999, "target": "dropbox",
+              "grant_id": 999999, "destination_id": 999999, "entry_id": 999999}
     return reverse(name, kwargs={key: values[key] for key in params})
 
 
@@ -142,3 +143,150 @@ def test_it_rate_limits_failed_sign_ins(client, alice):
         assert response.status_code == 200
     response = client.post(reverse("account_login"), {"login": alice.email, "password": "wrong"})
     assert response.status_code == 429 or "Too many failed login attempts" in response.content.decode()
+
+
+# ---------------------------------------------------------------- roles on one application
+
+#: what a role on one application never opens, even on that application: giving roles is for the global
+#: administrators
+ROLE_CHANGES = {"portal:add_role", "portal:remove_role"}
+#: the pages that list only what one may see
+LISTS = {"portal:home", "portal:applications"}
+#: POST data that no form accepts in full, so that the walk changes as little as it can
+JUNK = {"display_name": "", "role": "not-a-role", "gallery_app": "not-an-app"}
+
+
+def _grant(user, application, role):
+    from portal.accounts.models import ApplicationRoleGrant
+
+    return ApplicationRoleGrant.objects.create(user=user, application=application, role=role, granted_by="test")
+
+
+@pytest.fixture
+def other_application(db):
+    from provisioning.defaults import create_job
+    from provisioning.models import Application
+
+    app = Application.objects.create(display_name="Dropbox (Finance team)", app_id="app-id-b",
+                                     service_principal_id="00000000-0000-0000-0000-00000000bbbb")
+    create_job(app)
+    return app
+
+
+@pytest.fixture
+def dana(django_user_model, application):
+    """An application administrator of ``application`` only."""
+    from tests.fixtures import make_user
+
+    user = make_user(django_user_model, "dana")
+    _grant(user, application, "administrator")
+    return user
+
+
+@pytest.fixture
+def erin(django_user_model, application):
+    """An application reader of ``application`` only."""
+    from tests.fixtures import make_user
+
+    user = make_user(django_user_model, "erin")
+    _grant(user, application, "reader")
+    return user
+
+
+def _client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _with_names(application, user):
+    return [(name, _url(name, params, application, user), "app_id" in params) for name, params in _portal_patterns()]
+
+
+def _status(client, method: str, url: str) -> int:
+    """The status of one request, with whatever it changed rolled back, so that every URL is tried on the
+    same state (a POST to Delete does not take the application away from the next URL)."""
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    status = None
+    try:
+        with transaction.atomic():
+            response = client.post(url, JUNK) if method == "POST" else client.get(url)
+            status = response.status_code
+            raise Undo
+    except Undo:
+        pass
+    return status
+
+
+def test_a_role_on_one_application_opens_nothing_of_another(dana, erin, application, other_application):
+    for user in (dana, erin):
+        client = _client(user)
+        for name, url, per_application in _with_names(other_application, user):
+            if name in LISTS:
+                continue
+            answers = {method: _status(client, method, url) for method in ("GET", "POST")}
+            # 405 is the method a URL does not take; the one it takes must be refused.
+            assert set(answers.values()) <= {403, 404, 405} and set(answers.values()) != {405}, \
+                f"{user.email} on {url}: {answers}"
+
+
+def test_a_role_on_one_application_lists_only_that_application(dana, erin, application, other_application):
+    for user in (dana, erin):
+        page = _client(user).get(reverse("portal:applications")).content.decode()
+        assert application.display_name in page, user.email
+        assert other_application.display_name not in page, user.email
+        assert 'id="add-application"' not in page
+
+
+def test_an_application_reader_has_a_readers_rights_on_that_application(erin, bob, application, alice, services):
+    reader, application_reader = _client(bob), _client(erin)
+    for name, url, per_application in _with_names(application, alice):
+        if not per_application:
+            continue
+        for method in ("GET", "POST"):
+            expected, got = _status(reader, method, url), _status(application_reader, method, url)
+            assert got == expected, f"{method} {url}: a reader has {expected}, an application reader {got}"
+            if method == "POST":
+                assert got in (403, 405), f"{url} answered {got} to an application reader's POST"
+
+
+def test_an_application_administrator_has_an_administrators_rights_on_that_application(
+        dana, alice, application, services):
+    administrator, application_administrator = _client(alice), _client(dana)
+    changes_let_through = 0
+    for name, url, per_application in _with_names(application, alice):
+        if not per_application:
+            continue
+        for method in ("GET", "POST"):
+            got = _status(application_administrator, method, url)
+            if name in ROLE_CHANGES and method == "POST":
+                assert got == 403, f"{url}: an application administrator gave roles ({got})"
+                continue
+            expected = _status(administrator, method, url)
+            assert got == expected, f"{method} {url}: an administrator has {expected}, an application " \
+                                    f"administrator {got}"
+            changes_let_through += method == "POST" and got not in (403, 405)
+    # Guards against comparing refusals with refusals: most changes reach their form or run.
+    assert changes_let_through >= 15, changes_let_through
+
+
+def test_roles_on_one_application_keep_the_portal_wide_pages_closed(dana, erin, application, alice):
+    for user in (dana, erin):
+        client = _client(user)
+        for name, url, per_application in _with_names(application, alice):
+            if per_application or name in LISTS:
+                continue
+            answers = {method: _status(client, method, url) for method in ("GET", "POST")}
+            assert set(answers.values()) <= {403, 405} and set(answers.values()) != {405}, \
+                f"{user.email} on {url}: {answers}"
+
+
+def test_the_walk_reaches_the_roles_pages(application, alice):
+    names = {name for name, _, _ in _with_names(application, alice)}
+    assert {"portal:roles", "portal:add_role", "portal:remove_role"} <= names
