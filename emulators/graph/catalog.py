@@ -40,6 +40,11 @@ DEFAULT_PERMISSIONS = (
     "Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
 )
 
+#: The app roles an organisation defines on the portal's own app registration (README, "Sign in with
+#: Microsoft"): assigned to people or groups, they reach the portal as the id token's ``roles``.
+PORTAL_ROLE_ADMINISTRATOR = "7c1f3a52-9d4e-4b6a-8e2f-1a3b5c7d9e01"
+PORTAL_ROLE_READER = "7c1f3a52-9d4e-4b6a-8e2f-1a3b5c7d9e02"
+
 DROPBOX_ROLE_USER = "e2f1a7c4-5b3d-4e8f-9a61-0c7d2b4e6f18"
 DROPBOX_ROLE_MSIAM_ACCESS = "a9c3e5f7-1b2d-4c6e-8f0a-2d4b6c8e0f13"
 
@@ -49,6 +54,16 @@ def _role(role_id: str, display: str, description: str, value, members=("User",)
         "allowedMemberTypes": list(members), "description": description, "displayName": display,
         "id": role_id, "isEnabled": True, "origin": "Application", "value": value,
     }
+
+
+def portal_app_roles() -> list[dict]:
+    return [
+        _role(PORTAL_ROLE_ADMINISTRATOR, "Provisioning administrator",
+              "Changes provisioning configuration and starts or stops provisioning.", "Provisioning.Administrator",
+              members=("User", "Application")),
+        _role(PORTAL_ROLE_READER, "Provisioning reader", "Sees provisioning configuration and logs.",
+              "Provisioning.Reader", members=("User", "Application")),
+    ]
 
 
 #: appId -> the properties of the service principal an administrator gets by adding it.

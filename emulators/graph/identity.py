@@ -31,6 +31,8 @@ OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 AAD_JSON = "application/json; charset=utf-8"
 SESSION_COOKIE = "ESTSAUTH"
 CODE_LIFETIME = 600
+#: at most this many group ids in a JWT id token; above, the groups overage claim
+GROUPS_CLAIM_LIMIT = 200
 
 _NOT_FOUND_TEXT = ("Application with identifier '{client}' was not found in the directory '{tenant}'. This can "
                    "happen if the application has not been installed by the administrator of the tenant or "
@@ -318,9 +320,35 @@ class Identity:
                 claims["auth_time"] = auth_time
             if "email" in oidc and user.mail:
                 claims["email"] = user.mail
+            claims.update(self._membership_claims(user, client_id))
             body["id_token"] = self.emulator.rsa.sign(claims)
         body["client_info"] = b64url(f'{{"uid":"{user.id}","utid":"{tid}"}}'.encode())
         return body
+
+    def _membership_claims(self, user, client_id: str) -> dict:
+        """``roles``: the values of the client's app roles assigned to the user or to a group it is a
+        direct member of. ``groups``: the ids of its security groups, nested ones included, as an app
+        registration with ``groupMembershipClaims: SecurityGroup`` gets them; above 200 groups the id
+        token carries the overage claim instead, and the client asks Graph."""
+        d = self.d
+        claims: dict = {}
+        sp = d.sps.get(d.sp_by_app.get(client_id, ""))
+        if sp is not None:
+            values = {role["id"]: role.get("value") for role in sp.p.get("appRoles") or () if role.get("isEnabled")}
+            principals = {user.id, *d.member_of(user.id)}
+            roles = sorted({values[a.appRoleId] for a in d.assignments.get(sp.id, {}).values()
+                            if a.principalId in principals and values.get(a.appRoleId)})
+            if roles:
+                claims["roles"] = roles
+        groups = [gid for gid in d.transitive_member_of(user.id)
+                  if gid in d.groups and d.groups[gid].get("securityEnabled")]
+        if len(groups) > GROUPS_CLAIM_LIMIT:
+            claims["_claim_names"] = {"groups": "src1"}
+            claims["_claim_sources"] = {"src1": {
+                "endpoint": f"https://graph.windows.net/{d.tenant_id}/users/{user.id}/getMemberObjects"}}
+        elif groups:
+            claims["groups"] = groups
+        return claims
 
     def _authorization_code(self, form: dict, client_id: str) -> dict:
         code = form.get("code")

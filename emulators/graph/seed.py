@@ -11,7 +11,9 @@ from emulators.demo import (
     DEMO_ADMIN, DEMO_DOMAIN, DEMO_NON_ADMIN, DEMO_SHARED, DEMO_TENANT_NAME, DROPBOX_FOR_BUSINESS_APP_ID,
 )
 
-from .catalog import DROPBOX_ROLE_MSIAM_ACCESS, DROPBOX_ROLE_USER, GALLERY, MICROSOFT_GRAPH_APP_ID
+from .catalog import (
+    DROPBOX_ROLE_MSIAM_ACCESS, DROPBOX_ROLE_USER, GALLERY, MICROSOFT_GRAPH_APP_ID, portal_app_roles,
+)
 from .directory import Directory
 from .model import DEFAULT_ACCESS_ROLE_ID, Assignment, Group, User
 
@@ -70,7 +72,8 @@ def new_directory(*, tenant_id: str, client_id: str, random_seed: int) -> Direct
         "appDisplayName": "Provisioning Portal", "displayName": "Provisioning Portal",
         "appOwnerOrganizationId": tenant_id, "appRoleAssignmentRequired": False,
         "servicePrincipalType": "Application", "signInAudience": "AzureADMyOrg",
-        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "appRoles": [], "publisherName": DEMO_TENANT_NAME,
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "appRoles": portal_app_roles(),
+        "publisherName": DEMO_TENANT_NAME,
         "homepage": None, "loginUrl": None, "logoutUrl": None, "replyUrls": [], "description": None,
         "appDescription": None, "applicationTemplateId": None, "preferredSingleSignOnMode": None,
         "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
