@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "portal.entra",
     "portal.accounts",
     "django_celery_beat",
 ]
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.entra.middleware.EntraSessionRefresh",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -250,6 +253,45 @@ GALLERY_TEMPLATE_IDS = {
 }
 DROPBOX_APP_KEY = env.str("DROPBOX_APP_KEY", default="")
 DROPBOX_APP_SECRET = env_secret("DROPBOX_APP_SECRET")
+
+# Sign in with Microsoft Entra ID (portal/entra): the tenant above; the portal's own app registration
+# unless ENTRA_SIGN_IN_CLIENT_ID names another. Roles come from its app roles and ENTRA_GROUP_ROLES
+# ("<group object id>=administrator,<group object id>=reader"), read again every
+# ENTRA_ROLE_REFRESH_SECONDS. LOCAL_SIGN_IN=false leaves passwords to superusers (break glass).
+ENTRA_SIGN_IN_CLIENT_ID = env.str("ENTRA_SIGN_IN_CLIENT_ID", default="")
+ENTRA_SIGN_IN = env.bool("ENTRA_SIGN_IN", default=bool(ENTRA_SIGN_IN_CLIENT_ID))
+ENTRA_SIGN_IN_CLIENT_ID = ENTRA_SIGN_IN_CLIENT_ID or ENTRA_CLIENT_ID
+ENTRA_SIGN_IN_CLIENT_SECRET = env_secret("ENTRA_SIGN_IN_CLIENT_SECRET") or (
+    ENTRA_CLIENT_SECRET if ENTRA_SIGN_IN_CLIENT_ID == ENTRA_CLIENT_ID else "")
+ENTRA_ROLE_REFRESH_SECONDS = env.int("ENTRA_ROLE_REFRESH_SECONDS", default=15 * 60)
+LOCAL_SIGN_IN = env.bool("LOCAL_SIGN_IN", default=True)
+#: whom a signed-in person without a role should ask (shown on the "no access" page)
+ACCESS_CONTACT = env.str("ACCESS_CONTACT", default="")
+
+
+def _group_roles(raw: str) -> dict[str, str]:
+    import uuid
+
+    roles = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        gid, _, role = item.partition("=")
+        try:
+            gid = str(uuid.UUID(gid.strip()))
+        except ValueError:
+            raise environ.ImproperlyConfigured(f"ENTRA_GROUP_ROLES: {gid.strip()!r} is not a group object id.") from None
+        if role.strip() not in ("administrator", "reader"):
+            raise environ.ImproperlyConfigured(f"ENTRA_GROUP_ROLES: the role of {gid} must be administrator or "
+                                               f"reader, not {role.strip()!r}.")
+        roles[gid] = role.strip()
+    return roles
+
+
+ENTRA_GROUP_ROLES = _group_roles(env.str("ENTRA_GROUP_ROLES", default=""))
+SOCIALACCOUNT_ADAPTER = "portal.entra.adapter.EntraSocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_QUERY_EMAIL = False
 
 # ---------------------------------------------------------------------------- security
 SESSION_COOKIE_HTTPONLY = True
