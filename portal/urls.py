@@ -77,6 +77,7 @@ portal_patterns = [
     path("portal-users/", users.portal_users, name="portal_users"),
     path("portal-users/invite/", users.invite, name="invite_user"),
     path("portal-users/<int:user_id>/role/", users.change_role, name="change_role"),
+    path("portal-users/<int:user_id>/sessions/end/", users.end_sessions, name="end_user_sessions"),
     path("status/services/", status.services, name="service_status"),
     path("outbox/", status.outbox, name="outbox"),
 ]
@@ -87,6 +88,7 @@ urlpatterns = [
     path("readyz", status.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("accounts/sessions/", include("portal.accounts.urls")),
     path("accounts/", include("allauth.urls")),
 ]
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from provisioning import audit
 from provisioning.constants import ADMINISTRATORS_GROUP, READERS_GROUP, AuditActivity
 
+from ..accounts.sessions import active_sessions, end_session
 from ..forms import InviteForm, RoleForm
 from ..permissions import administrator_required, forget_roles, role_name
 
@@ -41,7 +42,8 @@ def _role_key(user) -> str:
 
 def _users_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
     users = get_user_model().objects.order_by("email").prefetch_related("groups")
-    rows = [{"user": u, "role": role_name(u), "form": RoleForm(initial={"role": _role_key(u)})} for u in users]
+    rows = [{"user": u, "role": role_name(u), "form": RoleForm(initial={"role": _role_key(u)}),
+             "sessions": active_sessions(u).count()} for u in users]
     context = {"rows": rows, "invite_form": invite_form, "section": "portal_users"}
     return render(request, "portal/users/list.html", context, status=status)
 
@@ -114,4 +116,21 @@ def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
             target_display=user.email, before=before, after=_describe(user),
         )
     messages.success(request, f"{user.email} is now: {role_name(user)}.")
+    return redirect("portal:portal_users")
+
+
+@require_POST
+@administrator_required
+def end_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Sign a user out everywhere: each of their sessions is deleted from the session store, audited."""
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    with transaction.atomic():
+        rows = active_sessions(user)
+        if user == request.user:
+            rows = rows.exclude(session_id=request.session.session_key)  # Sign out ends this one
+        ended = 0
+        for row in rows:
+            end_session(row, request=request, reason=f"Ended by {request.user.email or request.user.username}")
+            ended += 1
+    messages.success(request, f"Ended {ended} session{'s' if ended != 1 else ''} of {user.email}.")
     return redirect("portal:portal_users")
