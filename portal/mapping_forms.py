@@ -115,12 +115,15 @@ class AttributeMappingForm(MappingFormMixin, forms.ModelForm):
         fields = ["mapping_type", "source_attribute", "constant_value", "expression", "default_value",
                   "target_attribute", "is_matching", "matching_precedence", "apply_when"]
 
-    def __init__(self, *args, object_mapping: ObjectMapping, **kwargs):
+    def __init__(self, *args, object_mapping: ObjectMapping, others: list[AttributeMapping] | None = None, **kwargs):
+        """``others``: the mappings this one is checked against (default: the saved ones, this one excepted);
+        a whole set checked at once (the API's schema, an imported configuration) passes the rest of the set."""
         super().__init__(*args, **kwargs)
         self.object_mapping = object_mapping
         self.instance.object_mapping = object_mapping
         self.schema = schema_table(object_mapping)
-        self.others = [m for m in object_mapping.attributes.all() if m.pk != self.instance.pk]
+        self.others = others if others is not None else [m for m in object_mapping.attributes.all()
+                                                         if m.pk != self.instance.pk]
         self.original_target = self.instance.target_attribute if self.instance.pk else None
         self.warnings: list[str] = []
         #: The ExpressionError of a refused expression, and the text it points into, so the page can mark the character.
@@ -265,6 +268,45 @@ def delete_refusal(mapping: AttributeMapping) -> str:
     ).exists():
         return "This is the only mapping that matches objects: make another mapping a matching one first."
     return ""
+
+
+@dataclass
+class SetError:
+    """A refusal of one attribute mapping of a whole set: its position, the field at fault and why."""
+
+    index: int | None
+    field: str
+    message: str
+
+
+def validate_mapping_set(object_mapping: ObjectMapping, rows: list[dict]) -> tuple[list[dict], list[SetError]]:
+    """Check a whole set of attribute mappings (each a dict of AttributeMappingForm's fields) as the editor
+    checks each one saved: every mapping against the rest of the set, then the set against the target's
+    required attributes (which the editor refuses to delete). Returns the cleaned rows and the refusals."""
+    errors: list[SetError] = []
+    unsaved = [AttributeMapping(object_mapping=object_mapping, target_attribute=row.get("target_attribute") or "",
+                                mapping_type=row.get("mapping_type") or "", is_matching=bool(row.get("is_matching")),
+                                matching_precedence=row.get("matching_precedence")) for row in rows]
+    cleaned = []
+    for index, row in enumerate(rows):
+        data = {name: row.get(name) for name in AttributeMappingForm.Meta.fields}
+        data = {name: ("on" if value else "") if name == "is_matching" else ("" if value is None else value)
+                for name, value in data.items()}
+        # The saved mapping of the same target is the one this row replaces (not a duplicate of it).
+        saved = object_mapping.attributes.filter(target_attribute=data["target_attribute"]).first()
+        form = AttributeMappingForm(data, instance=saved, object_mapping=object_mapping,
+                                    others=unsaved[:index] + unsaved[index + 1:])
+        if form.is_valid():
+            cleaned.append({name: form.cleaned_data[name] for name in AttributeMappingForm.Meta.fields})
+            continue
+        for name, messages_ in form.errors.items():
+            errors += [SetError(index, name, message) for message in messages_]
+    mapped = {row.get("target_attribute"): row for row in rows}
+    for name, spec in schema_table(object_mapping).items():
+        if spec["required"] and name not in mapped:
+            errors.append(SetError(None, "target_attribute", f"{name} is required by Dropbox for Business, so its "
+                                                             f"mapping cannot be deleted."))
+    return cleaned, errors
 
 
 # ---------------------------------------------------------------- scoping filters

@@ -63,6 +63,11 @@ INSTALLED_APPS = [
     "portal.entra",
     "portal.accounts",
     "django_celery_beat",
+    # The REST API under /api/v1.0/ (portal/api/): DRF, its OpenAPI description and the docs' assets
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +119,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The API's rate limits per token (portal/api/throttling.py) must be counted once for all workers: in
+# API_CACHE_URL, else in the Redis of the Celery broker when there is one, else in this process's memory.
+_api_cache_default = env.str("CELERY_BROKER_URL", default="")
+CACHES["api"] = env.cache_url("API_CACHE_URL", default=_api_cache_default if _api_cache_default.startswith(
+    ("redis://", "rediss://")) else "locmemcache://api")
+CACHES["api"].setdefault("KEY_PREFIX", "portal-api")
 
 # Secrets at rest (Dropbox refresh tokens) are encrypted with Fernet. The first key
 # encrypts; all of them decrypt, so keys can be rotated. Without ENCRYPTION_KEYS a
@@ -375,6 +386,33 @@ LOGGING = {
         "dropbox": {"level": "WARNING"},
     },
 }
+
+# ---------------------------------------------------------------------------- REST API (portal/api/)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.authentication.PersonalTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.PortalRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.PerCredentialThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "portal.api.errors.graph_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Provisioning portal API",
+    "DESCRIPTION": "The synchronization API of Microsoft Graph v1.0 (synchronizationJob, synchronizationSchema, "
+                   "provisioningObjectSummary), served by the portal for its own applications.",
+    "VERSION": "v1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs' assets come from the drf-spectacular-sidecar package, served by the portal itself.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+#: requests a minute for one API token (DRF's rate syntax: "600/min", "20/s")
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+#: how long POST .../provisionOnDemand waits for the worker before answering 202 with the run to poll
+API_ON_DEMAND_WAIT_SECONDS = env.float("API_ON_DEMAND_WAIT_SECONDS", default=30)
 
 # ---------------------------------------------------------------------------- provisioning
 PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)

@@ -90,6 +90,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/sessions/", include("portal.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("api/v1.0/", include("portal.api.urls")),
 ]
 
 handler500 = "portal.views.errors.server_error"

@@ -131,9 +131,14 @@ def record(
         target_display = target_display or str(target)
     if application is None and target is not None and target.__class__.__name__ == "Application":
         application = target
+    actor_display = (getattr(actor, "email", "") or getattr(actor, "username", "")) if actor else ""
+    # A change made through the API names the credential it came with (portal/api/authentication.py).
+    via = getattr(request, "api_credential_label", "") if request is not None else ""
+    if via:
+        actor_display = f"{actor_display} (via {via})"[:254]
     event = AuditEvent(
         actor=actor,
-        actor_display=(getattr(actor, "email", "") or getattr(actor, "username", "")) if actor else "",
+        actor_display=actor_display,
         activity=activity,
         category=_CATEGORY.get(activity, AuditCategory.PROVISIONING_MANAGEMENT),
         result=result,

@@ -1,0 +1,334 @@
+"""The API's resources, as Microsoft Graph v1.0 names them: a script written for Graph's synchronization
+API needs only another base URL and token. Views validate and call the services the portal's pages call
+(provisioning.jobs for every change of a job); nothing here writes job state itself."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from provisioning import audit, jobs
+from provisioning.constants import AuditActivity, AuditResult
+from provisioning.log_export import graph_summary
+from provisioning.logs import Cursor, page_of
+from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, ProvisioningLog
+
+from . import configuration, shapes
+from .errors import GraphError
+from .odata import AUDIT_PROPERTIES, FilterError, parse_filter
+
+TAG_JOBS = ["synchronizationJob"]
+TAG_SCHEMA = ["synchronizationSchema"]
+TAG_LOGS = ["auditLogs"]
+RESET_SCOPES = {"None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes"}
+DEFAULT_TOP = 50
+
+
+def _base(request: Request) -> str:
+    return request.build_absolute_uri("/api/v1.0")
+
+
+def _jobs_of(service_principal_id: str):
+    jobs_ = ProvisioningJob.objects.select_related("application").filter(
+        application__service_principal_id=service_principal_id, application__deleted_at__isnull=True)
+    if not service_principal_id or not jobs_.exists():
+        raise GraphError(404, f"Resource '{service_principal_id}' does not exist or one of its queried reference-"
+                              "property objects are not present.")
+    return jobs_
+
+
+def _job(service_principal_id: str, job_id: str) -> ProvisioningJob:
+    job = _jobs_of(service_principal_id).filter(job_id=job_id).first()
+    if job is None:
+        raise GraphError(404, f"The synchronization job '{job_id}' does not exist in service principal "
+                              f"'{service_principal_id}'.")
+    return job
+
+
+def _actor(request: Request) -> jobs.Actor:
+    return jobs.Actor.of(request)
+
+
+def _body(request: Request) -> dict:
+    data = request.data
+    if data in (None, "") or data == {}:
+        return {}
+    if not isinstance(data, dict):
+        raise GraphError(400, "The body must be a JSON object.")
+    return data
+
+
+def _refused(exc: jobs.JobError) -> GraphError:
+    return GraphError(409, str(exc))
+
+
+# ---------------------------------------------------------------------------- jobs
+@extend_schema(tags=TAG_JOBS, summary="List the synchronization jobs of a service principal",
+               responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def job_list(request: Request, sp_id: str) -> Response:
+    found = _jobs_of(sp_id)
+    return Response({
+        "@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs",
+        "value": [shapes.synchronization_job(job) for job in found.order_by("application__created_at")],
+    })
+
+
+@extend_schema(tags=TAG_JOBS, summary="Get a synchronization job", responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def job_detail(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(sp_id, job_id)
+    return Response({"@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/"
+                                       "jobs/$entity", **shapes.synchronization_job(job)})
+
+
+@extend_schema(tags=TAG_JOBS, summary="Start the job (Provisioning Status On; a cycle now)", request=None,
+               responses={204: None, 409: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def job_start(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(sp_id, job_id)
+    try:
+        jobs.start(job, _actor(request))
+    except jobs.JobError as exc:
+        raise _refused(exc) from None
+    return Response(status=204)
+
+
+@extend_schema(tags=TAG_JOBS, summary="Pause the job (Provisioning Status Off)", request=None,
+               responses={204: None})
+@api_view(["POST"])
+def job_pause(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(sp_id, job_id)
+    jobs.stop(job, _actor(request))
+    return Response(status=204)
+
+
+def _reset_scope(body: dict) -> set[str]:
+    criteria = body.get("criteria")
+    if criteria is None:
+        return set()
+    if not isinstance(criteria, dict):
+        raise GraphError(400, "criteria must be an object with resetScope.", target="criteria")
+    scope = criteria.get("resetScope") or ""
+    if not isinstance(scope, str):
+        raise GraphError(400, "resetScope is a comma-separated list of flags.", target="criteria.resetScope")
+    flags = {flag.strip() for flag in scope.split(",") if flag.strip()}
+    unknown = flags - RESET_SCOPES
+    if unknown:
+        raise GraphError(400, f"{', '.join(sorted(unknown))}: resetScope combines {', '.join(sorted(RESET_SCOPES))}.",
+                         target="criteria.resetScope")
+    if "ConnectorDataStore" in flags:
+        raise GraphError(400, "ConnectorDataStore is not offered: the portal keeps its links to target objects. "
+                              "Remove single links on the Object links page.", target="criteria.resetScope")
+    return flags
+
+
+@extend_schema(tags=TAG_JOBS, summary="Restart provisioning (criteria.resetScope)", request=OpenApiTypes.OBJECT,
+               responses={204: None, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def job_restart(request: Request, sp_id: str, job_id: str) -> Response:
+    """Empty, None, Watermark, Escrows, QuarantineState or Full: the portal's Restart provisioning (delta links,
+    escrows and quarantine cleared; the next cycle reads everything). ForceDeletes: also let the next cycle run
+    the deletions that accidental-deletion prevention staged."""
+    job = _job(sp_id, job_id)
+    flags = _reset_scope(_body(request))
+    if "ForceDeletes" in flags:
+        if job.staged_cycle is None:
+            raise GraphError(409, "No deletions are waiting for approval.", target="criteria.resetScope")
+        try:
+            jobs.allow_deletes(job, _actor(request))
+        except jobs.JobError as exc:
+            raise _refused(exc) from None
+        if flags <= {"ForceDeletes"}:
+            return Response(status=204)
+    jobs.restart(job, _actor(request))
+    return Response(status=204)
+
+
+def _subject(body: dict) -> tuple[str, str]:
+    parameters = body.get("parameters")
+    if not isinstance(parameters, list) or len(parameters) != 1 or not isinstance(parameters[0], dict):
+        raise GraphError(400, "parameters must hold one synchronizationJobApplicationParameters.",
+                         target="parameters")
+    subjects = parameters[0].get("subjects")
+    if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
+        raise GraphError(400, "subjects must hold the one user or group to provision.",
+                         target="parameters[0].subjects")
+    subject = subjects[0]
+    object_type = configuration.OBJECT_TYPES.get(subject.get("objectTypeName"))
+    object_id = subject.get("objectId")
+    if object_type is None:
+        raise GraphError(400, "objectTypeName is User or Group.", target="parameters[0].subjects[0].objectTypeName")
+    if not isinstance(object_id, str) or not object_id.strip() or len(object_id) > 64:
+        raise GraphError(400, "objectId is the object id of the user or group in Microsoft Entra ID.",
+                         target="parameters[0].subjects[0].objectId")
+    return object_type, object_id.strip()
+
+
+def _on_demand_result(request: Request, run: OnDemandRun) -> dict:
+    return {
+        "@odata.context": f"{_base(request)}/$metadata#microsoft.graph.stringKeyStringValuePair",
+        "key": "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo",
+        "value": json.dumps({
+            "runId": run.pk, "status": run.status, "error": run.error or None,
+            "provisioningSteps": [{"name": step.get("name", ""), "identity": step.get("identity", ""),
+                                   "status": step.get("status", ""), "description": step.get("description", ""),
+                                   "details": step.get("details") or {}} for step in run.steps],
+            "logIds": run.log_ids,
+        }),
+    }
+
+
+@extend_schema(tags=TAG_JOBS, summary="Provision one user or group now", request=OpenApiTypes.OBJECT,
+               responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Response:
+    """Graph's parameters shape; answers with the steps the portal's Provision on demand page shows, once the
+    worker is done (up to API_ON_DEMAND_WAIT_SECONDS); a run still going then answers 202 with its id."""
+    job = _job(sp_id, job_id)
+    object_type, object_id = _subject(_body(request))
+    rule = request.data.get("parameters")[0].get("ruleId")
+    if rule not in (None, "", configuration.schema_body(job)["synchronizationRules"][0]["id"]):
+        raise GraphError(400, f"ruleId {rule!r} is not a rule of this job's schema.", target="parameters[0].ruleId")
+    try:
+        run = jobs.provision_on_demand(job, _actor(request), object_type=object_type, source_id=object_id)
+    except jobs.JobError as exc:
+        raise _refused(exc) from None
+    deadline = time.monotonic() + settings.API_ON_DEMAND_WAIT_SECONDS
+    while True:
+        run.refresh_from_db()
+        if run.status != "running" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    return Response(_on_demand_result(request, run), status=200 if run.status != "running" else 202)
+
+
+@extend_schema(tags=TAG_JOBS, summary="Test the stored credentials (Test Connection)", request=OpenApiTypes.OBJECT,
+               responses={204: None, 400: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def job_validate_credentials(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(sp_id, job_id)
+    body = _body(request)
+    if body.get("credentials"):
+        raise GraphError(400, "Credentials are not sent through the API: authorize the portal on the Provisioning "
+                              "page, then validate with useSavedCredentials.", target="credentials")
+    if body.get("useSavedCredentials") is False:
+        raise GraphError(400, "Only the saved credentials can be validated: set useSavedCredentials to true.",
+                         target="useSavedCredentials")
+    if not job.is_authorized:
+        raise GraphError(400, "No credentials are saved: authorize the portal on the Provisioning page first.",
+                         code="CredentialValidationUnavailable")
+    result = jobs.test_connection(job)
+    audit.record(AuditActivity.UPDATE_SETTINGS, request=request, application=job.application,
+                 target=job.application, result=AuditResult.SUCCESS if result.ok else AuditResult.FAILURE,
+                 detail=f"Test Connection (validateCredentials): {result.message}")
+    if not result.ok:
+        raise GraphError(400, f"{result.message} {result.recommendation}".strip(),
+                         code="CredentialValidationUnavailable")
+    return Response(status=204)
+
+
+# ---------------------------------------------------------------------------- schema
+def _invalid(error: configuration.ConfigurationError) -> GraphError:
+    first = error.errors[0] if error.errors else configuration.Problem("", str(error))
+    return GraphError(400, f"{first.target}: {first.message}" if first.target else first.message,
+                      target=first.target or None,
+                      details=[{"code": "InvalidValue", "target": p.target, "message": p.message}
+                               for p in error.errors])
+
+
+@extend_schema(tags=TAG_SCHEMA, methods=["GET"], summary="The job's synchronizationSchema",
+               responses={200: OpenApiTypes.OBJECT})
+@extend_schema(tags=TAG_SCHEMA, methods=["PUT"], summary="Replace the attribute mappings, scoping filters and object "
+               "actions (checked as the mapping editor checks them; all saved or none)",
+               request=OpenApiTypes.OBJECT, responses={204: None, 400: OpenApiTypes.OBJECT})
+@api_view(["GET", "PUT"])
+def job_schema(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(sp_id, job_id)
+    if request.method == "GET":
+        return Response({"@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/"
+                                           f"jobs('{job_id}')/schema/$entity", **configuration.schema_of(job)})
+    try:
+        plan = configuration.check_schema(job, request.data)
+    except configuration.ConfigurationError as error:
+        raise _invalid(error) from None
+    configuration.apply(job.application, plan, request, detail="Replaced through the API (PUT .../schema)")
+    return Response(status=204)
+
+
+# ---------------------------------------------------------------------------- logs
+def _top(request: Request) -> int:
+    text = request.query_params.get("$top", "")
+    if text == "":
+        return DEFAULT_TOP
+    if not text.isdigit() or not 1 <= int(text) <= 999:
+        raise GraphError(400, f"Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive.",
+                         target="$top")
+    return int(text)
+
+
+def _next_link(request: Request, path: str, token: str) -> str:
+    query = [(key, request.query_params[key]) for key in ("$filter", "$top") if key in request.query_params]
+    return request.build_absolute_uri(f"{path}?{urlencode([*query, ('$skiptoken', token)])}")
+
+
+def _filter(request: Request, properties=None) -> Q:
+    try:
+        if properties is None:
+            return parse_filter(request.query_params.get("$filter", ""))
+        return parse_filter(request.query_params.get("$filter", ""), properties)
+    except FilterError as error:
+        raise GraphError(400, f"Invalid filter clause: {error}", target="$filter") from None
+
+
+@extend_schema(tags=TAG_LOGS, summary="Provisioning logs (provisioningObjectSummary)",
+               parameters=[OpenApiParameter("$filter", str), OpenApiParameter("$top", int),
+                           OpenApiParameter("$skiptoken", str)],
+               responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def provisioning_logs(request: Request) -> Response:
+    top, query = _top(request), _filter(request)
+    after = None
+    if request.query_params.get("$skiptoken"):
+        try:
+            after = Cursor.decode(request.query_params["$skiptoken"])
+        except ValueError:
+            raise GraphError(400, "$skiptoken is not one this API made.", target="$skiptoken") from None
+    logs = ProvisioningLog.objects.select_related("job__application").filter(query)
+    page = page_of(logs, after=after, size=top)
+    body = {"@odata.context": f"{_base(request)}/$metadata#auditLogs/provisioning",
+            "value": [graph_summary(log, application=log.job.application, job_id=log.job.job_id)
+                      for log in page.rows]}
+    if page.next is not None:
+        body["@odata.nextLink"] = _next_link(request, request.path, page.next.encode())
+    return Response(body)
+
+
+@extend_schema(tags=TAG_LOGS, summary="The portal's audit events (directoryAudit)",
+               parameters=[OpenApiParameter("$filter", str), OpenApiParameter("$top", int),
+                           OpenApiParameter("$skiptoken", str)],
+               responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def directory_audits(request: Request) -> Response:
+    top, query = _top(request), _filter(request, AUDIT_PROPERTIES)
+    events = AuditEvent.objects.filter(query).order_by("-id")
+    token = request.query_params.get("$skiptoken", "")
+    if token:
+        if not token.isdigit():
+            raise GraphError(400, "$skiptoken is not one this API made.", target="$skiptoken")
+        events = events.filter(id__lt=int(token))
+    rows = list(events[: top + 1])
+    body = {"@odata.context": f"{_base(request)}/$metadata#auditLogs/directoryAudits",
+            "value": [shapes.directory_audit(event) for event in rows[:top]]}
+    if len(rows) > top:
+        body["@odata.nextLink"] = _next_link(request, request.path, str(rows[top - 1].pk))
+    return Response(body)
