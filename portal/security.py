@@ -3,7 +3,8 @@
 Chromium enforces ``form-action`` on the redirect that follows a form post too:
 Authorize posts the Provisioning form and is sent on to the Dropbox sign-in page,
 so that origin is allowed, taken from ``DROPBOX_WEB_URL`` when the page is served
-(tests and the demo point it at the emulator)."""
+(tests and the demo point it at the emulator); "Sign in with Microsoft" likewise leads to
+``ENTRA_LOGIN_URL``."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ def origin(url: str) -> str:
 
 
 def authorize_origins() -> list[str]:
-    """Origins outside the portal that a form of the portal may lead to."""
-    return [o for o in (origin(settings.DROPBOX_WEB_URL),) if o]
+    """Origins outside the portal that a form of the portal may lead to: Dropbox's sign-in (Authorize)
+    and, when sign-in with Microsoft is on, Entra's (ENTRA_LOGIN_URL)."""
+    urls = [settings.DROPBOX_WEB_URL, settings.ENTRA_LOGIN_URL if settings.ENTRA_SIGN_IN else ""]
+    return [o for o in map(origin, urls) if o]
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
