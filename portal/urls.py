@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
-from .views import discovery, expressions, links, mappings, metrics, ondemand, overview, roles
+from .views import discovery, expressions, links, mappings, metrics, ondemand, overview, roles, streaming
 
 app_name = "portal"
 
@@ -80,6 +80,13 @@ portal_patterns = [
     path("portal-users/<int:user_id>/sessions/end/", users.end_sessions, name="end_user_sessions"),
     path("status/services/", status.services, name="service_status"),
     path("outbox/", status.outbox, name="outbox"),
+    path("log-streaming/", streaming.destinations, name="streaming"),
+    path("log-streaming/add/", streaming.add_destination, name="add_stream_destination"),
+    path("log-streaming/<int:destination_id>/", streaming.edit_destination, name="edit_stream_destination"),
+    path("log-streaming/<int:destination_id>/delete/", streaming.delete_destination, name="delete_stream_destination"),
+    path("log-streaming/dead-letters/", streaming.dead_letters, name="stream_dead_letters"),
+    path("log-streaming/dead-letters/<int:entry_id>/retry/", streaming.retry_entry, name="retry_stream_entry"),
+    path("log-streaming/dead-letters/<int:entry_id>/discard/", streaming.discard_entry, name="discard_stream_entry"),
 ]
 
 urlpatterns = [
