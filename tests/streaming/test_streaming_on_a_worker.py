@@ -111,6 +111,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_are_only_rede
         audit_ids = list(AuditEvent.objects.filter(id__gt=audit_before).order_by("id").values_list("id", flat=True))
         duplicates = assert_every_row_once_in_order(webhook.lines(), log_ids, audit_ids)
         assert_every_row_once_in_order(syslog.bodies(), log_ids, audit_ids)
+    print(f"killed after {received_before_kill} rows reached the webhook; {duplicates} arrived twice")
     # what arrived twice is what the killed worker had sent but not yet confirmed: at most one claim
     assert duplicates <= 2 * 500
     sample = next(line for line in webhook.lines() if line["id"] == log_ids[0])
