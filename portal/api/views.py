@@ -24,7 +24,9 @@ from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, Provis
 
 from . import configuration, shapes
 from .errors import GraphError
+from ..permissions import READER_REFUSED, is_reader, visible_applications
 from .odata import AUDIT_PROPERTIES, FilterError, parse_filter
+from .permissions import can_write, refusal
 
 TAG_JOBS = ["synchronizationJob"]
 TAG_SCHEMA = ["synchronizationSchema"]
@@ -37,20 +39,26 @@ def _base(request: Request) -> str:
     return request.build_absolute_uri("/api/v1.0")
 
 
-def _jobs_of(service_principal_id: str):
+def _jobs_of(request: Request, service_principal_id: str):
+    """The jobs of the service principal's applications that the caller may see (a 404 for the others, as
+    for an id that does not exist: the answer does not tell which)."""
     jobs_ = ProvisioningJob.objects.select_related("application").filter(
-        application__service_principal_id=service_principal_id, application__deleted_at__isnull=True)
+        application__service_principal_id=service_principal_id, application__deleted_at__isnull=True,
+        application__in=visible_applications(request.user))
     if not service_principal_id or not jobs_.exists():
         raise GraphError(404, f"Resource '{service_principal_id}' does not exist or one of its queried reference-"
                               "property objects are not present.")
     return jobs_
 
 
-def _job(service_principal_id: str, job_id: str) -> ProvisioningJob:
-    job = _jobs_of(service_principal_id).filter(job_id=job_id).first()
+def _job(request: Request, service_principal_id: str, job_id: str, *, write: bool = False) -> ProvisioningJob:
+    """The job, if the caller may see it; with ``write``, only if the caller may change it."""
+    job = _jobs_of(request, service_principal_id).filter(job_id=job_id).first()
     if job is None:
         raise GraphError(404, f"The synchronization job '{job_id}' does not exist in service principal "
                               f"'{service_principal_id}'.")
+    if write and not can_write(request, job.application):
+        raise GraphError(403, refusal(request, job.application))
     return job
 
 
@@ -76,7 +84,7 @@ def _refused(exc: jobs.JobError) -> GraphError:
                responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 def job_list(request: Request, sp_id: str) -> Response:
-    found = _jobs_of(sp_id)
+    found = _jobs_of(request, sp_id)
     return Response({
         "@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs",
         "value": [shapes.synchronization_job(job) for job in found.order_by("application__created_at")],
@@ -86,7 +94,7 @@ def job_list(request: Request, sp_id: str) -> Response:
 @extend_schema(tags=TAG_JOBS, summary="Get a synchronization job", responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 def job_detail(request: Request, sp_id: str, job_id: str) -> Response:
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id)
     return Response({"@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/"
                                        "jobs/$entity", **shapes.synchronization_job(job)})
 
@@ -95,7 +103,7 @@ def job_detail(request: Request, sp_id: str, job_id: str) -> Response:
                responses={204: None, 409: OpenApiTypes.OBJECT})
 @api_view(["POST"])
 def job_start(request: Request, sp_id: str, job_id: str) -> Response:
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=True)
     try:
         jobs.start(job, _actor(request))
     except jobs.JobError as exc:
@@ -107,7 +115,7 @@ def job_start(request: Request, sp_id: str, job_id: str) -> Response:
                responses={204: None})
 @api_view(["POST"])
 def job_pause(request: Request, sp_id: str, job_id: str) -> Response:
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=True)
     jobs.stop(job, _actor(request))
     return Response(status=204)
 
@@ -139,7 +147,7 @@ def job_restart(request: Request, sp_id: str, job_id: str) -> Response:
     """Empty, None, Watermark, Escrows, QuarantineState or Full: the portal's Restart provisioning (delta links,
     escrows and quarantine cleared; the next cycle reads everything). ForceDeletes: also let the next cycle run
     the deletions that accidental-deletion prevention staged."""
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=True)
     flags = _reset_scope(_body(request))
     if "ForceDeletes" in flags:
         if job.staged_cycle is None:
@@ -194,7 +202,7 @@ def _on_demand_result(request: Request, run: OnDemandRun) -> dict:
 def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Response:
     """Graph's parameters shape; answers with the steps the portal's Provision on demand page shows, once the
     worker is done (up to API_ON_DEMAND_WAIT_SECONDS); a run still going then answers 202 with its id."""
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=True)
     object_type, object_id = _subject(_body(request))
     rule = request.data.get("parameters")[0].get("ruleId")
     if rule not in (None, "", configuration.schema_body(job)["synchronizationRules"][0]["id"]):
@@ -216,7 +224,7 @@ def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Respon
                responses={204: None, 400: OpenApiTypes.OBJECT})
 @api_view(["POST"])
 def job_validate_credentials(request: Request, sp_id: str, job_id: str) -> Response:
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=True)
     body = _body(request)
     if body.get("credentials"):
         raise GraphError(400, "Credentials are not sent through the API: authorize the portal on the Provisioning "
@@ -253,7 +261,7 @@ def _invalid(error: configuration.ConfigurationError) -> GraphError:
                request=OpenApiTypes.OBJECT, responses={204: None, 400: OpenApiTypes.OBJECT})
 @api_view(["GET", "PUT"])
 def job_schema(request: Request, sp_id: str, job_id: str) -> Response:
-    job = _job(sp_id, job_id)
+    job = _job(request, sp_id, job_id, write=request.method != "GET")
     if request.method == "GET":
         return Response({"@odata.context": f"{_base(request)}/$metadata#servicePrincipals('{sp_id}')/synchronization/"
                                            f"jobs('{job_id}')/schema/$entity", **configuration.schema_of(job)})
@@ -304,6 +312,8 @@ def provisioning_logs(request: Request) -> Response:
         except ValueError:
             raise GraphError(400, "$skiptoken is not one this API made.", target="$skiptoken") from None
     logs = ProvisioningLog.objects.select_related("job__application").filter(query)
+    if not is_reader(request.user):  # roles on single applications: their rows only
+        logs = logs.filter(job__application__in=visible_applications(request.user))
     page = page_of(logs, after=after, size=top)
     body = {"@odata.context": f"{_base(request)}/$metadata#auditLogs/provisioning",
             "value": [graph_summary(log, application=log.job.application, job_id=log.job.job_id)
@@ -319,6 +329,8 @@ def provisioning_logs(request: Request) -> Response:
                responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 def directory_audits(request: Request) -> Response:
+    if not is_reader(request.user):  # the portal-wide audit log is for the global roles, as its page
+        raise GraphError(403, READER_REFUSED)
     top, query = _top(request), _filter(request, AUDIT_PROPERTIES)
     events = AuditEvent.objects.filter(query).order_by("-id")
     token = request.query_params.get("$skiptoken", "")
