@@ -331,3 +331,19 @@ def test_flushes_outside_a_cycle_wait_a_few_seconds(monkeypatch):
     monkeypatch.setattr(calls, "FLUSH_SECONDS", 0.0)
     calls.flush_soon()
     assert not calls.pending()
+
+
+def test_cycles_a_dead_worker_left_running_are_counted_once_when_they_end(client, token, application):
+    from provisioning.tasks import record_lost_cycle
+
+    job = application.job
+    left = SyncCycle.objects.create(job=job, kind=CycleKind.FULL)  # its worker was killed
+    lost = SyncCycle.objects.create(job=job, kind=CycleKind.FULL, status=CycleStatus.INTERRUPTED)
+    running = jobs.begin_cycle(job, kind=CycleKind.INCREMENTAL, initiated_by="")
+    record_lost_cycle(running.pk, "The cycle lost its database connection.")
+    record_lost_cycle(left.pk, "The cycle lost its database connection.")  # interrupted first: counted then
+    record_lost_cycle(lost.pk, "The cycle lost its database connection.")  # ended before the counters: not now
+    result = scrape(client)
+    counted = {(dict(k)["kind"], dict(k)["status"]): v for (name, k), v in result.items()
+               if name == "portal_cycles_total" and dict(k)["job_id"] == job.job_id}
+    assert counted == {("full", "interrupted"): 1, ("incremental", "failed"): 1}
