@@ -19,6 +19,9 @@ DEMO_TEAM_NAME = "Contoso"
 
 #: The Dropbox team admin who authorizes the portal. Also a user in the tenant.
 DEMO_ADMIN = {"email": "admin@contoso.com", "given_name": "Dana", "surname": "Admin"}
+#: People the demo tenant gives the portal's own app roles (sign in with Microsoft).
+DEMO_PORTAL_ADMINISTRATOR = "alex.wilber@contoso.com"
+DEMO_PORTAL_READER = "lynne.robbins@contoso.com"
 #: A Dropbox team member without admin rights, to show a refused authorization.
 DEMO_NON_ADMIN = {"email": "member@contoso.com", "given_name": "Morgan", "surname": "Member"}
 

@@ -10,3 +10,6 @@ DEMO_DROPBOX_APP_KEY = "pportaldemo0001"
 #: the Dropbox team admin who selects Authorize (also a user in the demo tenant), and a member who is not an admin
 DEMO_DROPBOX_ADMIN_EMAIL = "admin@contoso.com"
 DEMO_DROPBOX_MEMBER_EMAIL = "member@contoso.com"
+#: people the demo tenant gives the portal's own app roles (Sign in with Microsoft)
+DEMO_PORTAL_ADMINISTRATOR = "alex.wilber@contoso.com"
+DEMO_PORTAL_READER = "lynne.robbins@contoso.com"

@@ -8,11 +8,13 @@ from __future__ import annotations
 import random
 
 from emulators.demo import (
-    DEMO_ADMIN, DEMO_DOMAIN, DEMO_NON_ADMIN, DEMO_SHARED, DEMO_TENANT_NAME, DROPBOX_FOR_BUSINESS_APP_ID,
+    DEMO_ADMIN, DEMO_DOMAIN, DEMO_NON_ADMIN, DEMO_PORTAL_ADMINISTRATOR, DEMO_PORTAL_READER, DEMO_SHARED,
+    DEMO_TENANT_NAME, DROPBOX_FOR_BUSINESS_APP_ID,
 )
 
 from .catalog import (
-    DROPBOX_ROLE_MSIAM_ACCESS, DROPBOX_ROLE_USER, GALLERY, MICROSOFT_GRAPH_APP_ID, portal_app_roles,
+    DROPBOX_ROLE_MSIAM_ACCESS, DROPBOX_ROLE_USER, GALLERY, MICROSOFT_GRAPH_APP_ID, PORTAL_ROLE_ADMINISTRATOR,
+    PORTAL_ROLE_READER, portal_app_roles,
 )
 from .directory import Directory
 from .model import DEFAULT_ACCESS_ROLE_ID, Assignment, Group, User
@@ -278,6 +280,12 @@ def _demo(directory: Directory, rng: random.Random) -> None:
     for user in leavers:
         directory.delete_user(user)
         user.deletedDateTime = _date(rng, 2025, 2025)
+
+    # The portal's own app roles (README, "Sign in with Microsoft"): one administrator, one reader.
+    portal = directory.sp_by_app[directory.client_id]
+    _assign(directory, rng, portal, directory.find_user(DEMO_PORTAL_ADMINISTRATOR).id, "User",
+            PORTAL_ROLE_ADMINISTRATOR)
+    _assign(directory, rng, portal, directory.find_user(DEMO_PORTAL_READER).id, "User", PORTAL_ROLE_READER)
 
 
 def _synthetic(directory: Directory, count: int, rng: random.Random) -> None:

@@ -39,6 +39,8 @@ def demo_environment() -> dict[str, str]:
         "DROPBOX_ADMIN_PASSWORD": _password(),
         "DROPBOX_MEMBER_PASSWORD": _password(),
         "PORTAL_ADMIN_PASSWORD": _password(),
+        # Sign in with Microsoft through the Graph emulator, roles from the demo tenant's app roles
+        "ENTRA_SIGN_IN": "true",
     }
 
 
@@ -93,6 +95,8 @@ class Command(BaseCommand):
             f"    non-admin member:       {values['DROPBOX_MEMBER_EMAIL']} / {values['DROPBOX_MEMBER_PASSWORD']}",
             "  Graph emulator      http://127.0.0.1:8101",
             f"    directory users' password: {values['ENTRA_USER_PASSWORD']}",
+            f"    Sign in with Microsoft as {demo.DEMO_PORTAL_ADMINISTRATOR} (Provisioning administrator in Entra)",
+            f"    or {demo.DEMO_PORTAL_READER} (Provisioning reader), with that password",
             "",
             "  Mail the portal sends is shown under Enterprise applications > Outbox.",
             "  Ctrl-C stops everything. Data lives in var/ (delete it to start over).",
