@@ -222,6 +222,7 @@ class Identity:
         if not scope:
             raise AadError(400, "invalid_request", 900144,
                            "The request body must contain the following parameter: 'scope'.")
+        own_api = {f"api://{client_id}", client_id}
         for item in scope.split():
             if not item.endswith("/.default"):
                 raise AadError(400, "invalid_scope", 1002012,
@@ -229,6 +230,8 @@ class Identity:
                                f"a scope value with /.default suffixed to the resource identifier (application ID "
                                f"URI).")
             resource = item[: -len("/.default")]
+            if resource in own_api and len(scope.split()) == 1:
+                return self._own_api_token(client_id, resource)
             if resource not in GRAPH_RESOURCES:
                 raise AadError(400, "invalid_resource", 500011,
                                f"The resource principal named {resource} was not found in the tenant named "
@@ -256,6 +259,31 @@ class Identity:
             "ext_expires_in": lifetime,
             "access_token": self.emulator.sign_access_token(claims),
         }
+
+    def _own_api_token(self, client_id: str, resource: str) -> dict:
+        """A token for the app registration's own API (``api://{appId}/.default``): a v2.0 access
+        token signed with the tenant's key, its ``roles`` the app's app roles assigned to the calling
+        application's service principal, as Entra issues them for a custom API."""
+        d = self.d
+        lifetime = int(self.emulator.token_lifetime)
+        now = int(time.time())
+        sp = d.sps.get(d.sp_by_app.get(client_id, ""))
+        oid = sp.id if sp else client_id
+        roles: list[str] = []
+        if sp is not None:
+            values = {role["id"]: role.get("value") for role in sp.p.get("appRoles") or () if role.get("isEnabled")}
+            roles = sorted({values[a.appRoleId] for a in d.assignments.get(sp.id, {}).values()
+                            if a.principalId == sp.id and values.get(a.appRoleId)})
+        claims = {
+            "aud": client_id, "iss": self.issuer(), "iat": now - 300, "nbf": now - 300, "exp": now + lifetime,
+            "aio": b64url(secrets.token_bytes(24)), "azp": client_id, "azpacr": "1", "idtyp": "app", "oid": oid,
+            "rh": "0.A" + b64url(secrets.token_bytes(18)), "sub": oid, "tid": d.tenant_id,
+            "uti": b64url(secrets.token_bytes(16)), "ver": "2.0",
+        }
+        if roles:
+            claims["roles"] = roles
+        return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                "access_token": self.emulator.rsa.sign(claims)}
 
     # ------------------------------------------------------------------ user sign-in
 

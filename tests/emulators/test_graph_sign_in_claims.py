@@ -80,3 +80,23 @@ def test_above_200_groups_the_token_carries_the_overage_claim(graph_emulator):
     assert "groups" not in found
     assert found["_claim_names"] == {"groups": "src1"}
     assert found["_claim_sources"]["src1"]["endpoint"].endswith(f"/users/{user}/getMemberObjects")
+
+
+def test_a_token_for_the_portals_own_api_carries_the_roles_given_to_the_calling_app(graph_emulator):
+    import jwt
+
+    sp = portal_sp(graph_emulator)
+    assign(graph_emulator, sp["id"], PORTAL_ROLE_READER)
+    app = graph_emulator.msal_app()
+    result = app.acquire_token_for_client([f"api://{graph_emulator.client_id}/.default"])
+    token = result["access_token"]
+
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256"
+    keys = graph_emulator.session().get(
+        f"https://login.microsoftonline.com/{graph_emulator.tenant_id}/discovery/v2.0/keys").json()
+    key = jwt.PyJWKSet.from_dict(keys)[header["kid"]]
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=graph_emulator.client_id,
+                        issuer=f"https://login.microsoftonline.com/{graph_emulator.tenant_id}/v2.0")
+    assert claims["roles"] == ["Provisioning.Reader"]
+    assert claims["idtyp"] == "app" and claims["oid"] == sp["id"] and claims["azp"] == graph_emulator.client_id
