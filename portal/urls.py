@@ -4,6 +4,8 @@ from django.urls import include, path
 from .views import applications, assignments, audit, gallery, logs, provisioning, status, users
 from .views import discovery, expressions, links, mappings, metrics, ondemand, overview, roles, streaming
 
+from .api.page_urls import portal_patterns as api_pages
+
 app_name = "portal"
 
 portal_patterns = [
@@ -80,6 +82,7 @@ portal_patterns = [
     path("portal-users/<int:user_id>/sessions/end/", users.end_sessions, name="end_user_sessions"),
     path("status/services/", status.services, name="service_status"),
     path("outbox/", status.outbox, name="outbox"),
+    *api_pages,
     path("log-streaming/", streaming.destinations, name="streaming"),
     path("log-streaming/add/", streaming.add_destination, name="add_stream_destination"),
     path("log-streaming/<int:destination_id>/", streaming.edit_destination, name="edit_stream_destination"),

@@ -22,9 +22,9 @@ from provisioning.log_export import graph_summary
 from provisioning.logs import Cursor, page_of
 from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, ProvisioningLog
 
+from ..permissions import READER_REFUSED, is_reader, visible_applications
 from . import configuration, shapes
 from .errors import GraphError
-from ..permissions import READER_REFUSED, is_reader, visible_applications
 from .odata import AUDIT_PROPERTIES, FilterError, parse_filter
 from .permissions import can_write, refusal
 

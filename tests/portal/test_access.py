@@ -28,7 +28,8 @@ def _url(name: str, params: list[str], application, user) -> str:
     values = {"app_id": application.pk if application else uuid.uuid4(), "user_id": user.pk,
               "assignment_id": "an-assignment", "object_type": "user", "mapping_id": 999999, "log_id": 999999,
               "preview_id": 999999, "run_id": 999999, "discovery_id": 999999, "target": "dropbox",
-              "grant_id": 999999, "destination_id": 999999, "entry_id": 999999}
+              "grant_id": 999999, "destination_id": 999999, "entry_id": 999999, "token_id": 999999,
+              "number": 999999}
     return reverse(name, kwargs={key: values[key] for key in params})
 
 
@@ -55,8 +56,15 @@ def test_it_lets_load_balancers_check_health_without_signing_in(client):
     assert response.json() == {"status": "ok"}
 
 
+#: pages of the signed-in person's own things, which a reader may change too (tests/api/test_token_page.py)
+SELF_SERVICE = {"portal:api_tokens", "portal:revoke_api_token"}
+
+
 def test_it_refuses_every_change_to_a_reader(bob_client, application, alice):
-    for url in portal_urls(application, alice):
+    for name, params in _portal_patterns():
+        if name in SELF_SERVICE:
+            continue
+        url = _url(name, params, application, alice)
         response = bob_client.post(url, {"display_name": "x", "role": "none", "gallery_app": "dropbox-business"})
         # 405: the page only shows data; 403: the change needs an administrator.
         assert response.status_code in (403, 405), f"{url} answered {response.status_code} to a reader's POST"
@@ -228,7 +236,7 @@ def test_a_role_on_one_application_opens_nothing_of_another(dana, erin, applicat
     for user in (dana, erin):
         client = _client(user)
         for name, url, per_application in _with_names(other_application, user):
-            if name in LISTS:
+            if name in LISTS or name in SELF_SERVICE:
                 continue
             answers = {method: _status(client, method, url) for method in ("GET", "POST")}
             # 405 is the method a URL does not take; the one it takes must be refused.
@@ -280,7 +288,7 @@ def test_roles_on_one_application_keep_the_portal_wide_pages_closed(dana, erin, 
     for user in (dana, erin):
         client = _client(user)
         for name, url, per_application in _with_names(application, alice):
-            if per_application or name in LISTS:
+            if per_application or name in LISTS or name in SELF_SERVICE:
                 continue
             answers = {method: _status(client, method, url) for method in ("GET", "POST")}
             assert set(answers.values()) <= {403, 405} and set(answers.values()) != {405}, \
@@ -290,3 +298,52 @@ def test_roles_on_one_application_keep_the_portal_wide_pages_closed(dana, erin, 
 def test_the_walk_reaches_the_roles_pages(application, alice):
     names = {name for name, _, _ in _with_names(application, alice)}
     assert {"portal:roles", "portal:add_role", "portal:remove_role"} <= names
+
+
+def _api_routes(application):
+    """(method, path) of every route of the API, with the application's ids."""
+    from portal.api.urls import urlpatterns
+
+    job = application.job
+    for pattern in urlpatterns:
+        route = str(pattern.pattern)
+        if route.startswith("^") or route in ("docs/",):
+            continue
+        path = "/api/v1.0/" + route.replace("<str:sp_id>", application.service_principal_id).replace(
+            "<str:job_id>", job.job_id)
+        writes = route.endswith(("start", "pause", "restart", "provisionOnDemand", "validateCredentials"))
+        yield ("POST" if writes else "GET"), path
+        if route.endswith("schema"):
+            yield "PUT", path
+
+
+def test_it_walks_every_api_route_as_every_role(client, application, alice, bob, charlie):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.api.models import ApiToken
+
+    def token(user, scope):
+        return ApiToken.issue(user, name="walk", scope=scope, expires_at=timezone.now() + timedelta(days=1))[1]
+
+    routes = list(_api_routes(application))
+    assert len(routes) >= 12
+    callers = {"anonymous": None, "charlie": token(charlie, "read_write"), "bob": token(bob, "read_write"),
+               "alice read-only": token(alice, "read")}
+    for method, path in routes:
+        for who, secret in callers.items():
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+            response = client.generic(method, path, "{}", content_type="application/json", **headers)
+            if who == "anonymous":
+                expected = {401}
+            elif who == "charlie":
+                expected = {403}
+            elif method == "GET":
+                expected = {200}
+            else:  # a reader, or an administrator's read-only token: refused before anything is done
+                expected = {403}
+            assert response.status_code in expected, f"{who} {method} {path}: {response.status_code}"
+            assert "error" in response.json() or response.status_code == 200
+    application.job.refresh_from_db()
+    assert not application.job.enabled and not application.job.stop_requested
