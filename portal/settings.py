@@ -84,6 +84,9 @@ MIDDLEWARE = [
     "portal.entra.middleware.EntraSessionRefresh",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Each session's device and "last seen"; REQUIRE_MFA (portal/accounts/middleware.py)
+    "portal.accounts.middleware.SessionActivityMiddleware",
+    "portal.accounts.middleware.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -170,8 +173,16 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Provisioning portal")
+#: Local accounts must set up TOTP or a security key before any other page (Entra sign-ins are exempt).
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=False)
+# Browsers offer WebAuthn on https and on http://localhost only; this lets the server accept an http
+# origin too (a test set-up on another host name), never in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
+# Passkeys: a key added as "Passwordless" signs in on its own (refused to non-superusers with LOCAL_SIGN_IN off).
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_FORMS = {"login_webauthn": "portal.accounts.forms.PasskeyLoginForm"}
 
 # ---------------------------------------------------------------------------- i18n, static
 LANGUAGE_CODE = "en-us"

@@ -110,6 +110,7 @@ def every_page(walk: Walk, job, user) -> None:
     walk.check("Provisioning logs, a row's side panel")
     walk.visit("a log's detail", reverse("portal:provisioning_log_detail", args=[app, log.pk]), "#log-detail")
     walk.visit("Audit logs of the application", reverse("portal:app_audit_logs", args=[app]))
+    walk.visit("Roles and administrators", reverse("portal:roles", args=[app]), "#add-role-form")
     walk.visit("Audit logs", reverse("portal:audit_logs"))
     walk.visit("Portal users", reverse("portal:portal_users"))
     walk.visit("Outbox", reverse("portal:outbox"))
@@ -123,6 +124,8 @@ def every_page(walk: Walk, job, user) -> None:
     page.wait_for_selector("input[name=code]")
     walk.check("two-factor setup")
     assert page.url.endswith(reverse("mfa_activate_totp")), page.url
+    walk.visit("Add security key", reverse("mfa_add_webauthn"), "#mfa_webauthn_add")
+    walk.visit("Sessions", reverse("accounts:sessions"), "#sessions")
     walk.visit("Change password", reverse("account_change_password"))
     page.goto("/applications/00000000-0000-0000-0000-000000000000/")
     walk.check("Not found")
