@@ -428,9 +428,20 @@ def check_configuration(application: Application, document: Any) -> Plan:
         values["reconcile_every_hours"] = None if minutes is None else minutes // 60
     except ValueError as error:
         problems.append(Problem("schedule.reconciliationInterval", str(error)))
+    fields = _check_settings(job, values, problems) if not problems else None
+    try:
+        plan = check_schema(job, document.get("schema"), prefix="schema.")
+    except ConfigurationError as error:
+        problems += error.errors
+        raise ConfigurationError(problems) from None
     if problems:
         raise ConfigurationError(problems)
+    plan.settings = fields
+    return plan
 
+
+def _check_settings(job: ProvisioningJob, values: dict, problems: list[Problem]) -> dict | None:
+    """The settings through the Provisioning page's form (and its look-up of the recipient of files)."""
     form = ProvisioningForm(_form_data(values, job), instance=ProvisioningJob.objects.get(pk=job.pk))
     fields = None
     if form.is_valid():
@@ -445,15 +456,7 @@ def check_configuration(application: Application, document: Any) -> Plan:
         for name, messages_ in form.errors.items():
             where = names.get(name) or (f"settings.{_camel(name)}" if name != "__all__" else "settings")
             problems += [Problem(where, message) for message in messages_]
-    try:
-        plan = check_schema(job, document.get("schema"), prefix="schema.")
-    except ConfigurationError as error:
-        problems += error.errors
-        raise ConfigurationError(problems) from None
-    if problems:
-        raise ConfigurationError(problems)
-    plan.settings = fields
-    return plan
+    return fields
 
 
 # ---------------------------------------------------------------------------- saving
@@ -526,3 +529,40 @@ def record_failure(request, application: Application, error: ConfigurationError,
     """A refused change through the API is in the audit trail too (without what was refused)."""
     audit.record(AuditActivity.UPDATE_MAPPINGS, request=request, application=application, target=application,
                  result="failure", detail=f"{what} refused: {error}"[:2000])
+
+
+# ---------------------------------------------------------------------------- import, rollback
+def current_digest(application: Application) -> str:
+    """A fingerprint of the application's configuration now: an import reviewed against another one is stale."""
+    return digest(comparable(export_configuration(application)))
+
+
+@dataclass
+class Imported:
+    """What importing a configuration did."""
+
+    changed: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def import_configuration(application: Application, document: Any, request, *, reason: str,
+                         expected_digest: str | None = None) -> Imported:
+    """Check a configuration file against the application and save all of it, in one transaction, or nothing
+    (ConfigurationError). ``expected_digest``: the configuration the person reviewed the differences against;
+    a change saved meanwhile refuses the import (StaleConfiguration)."""
+    with transaction.atomic():
+        Application.objects.select_for_update().filter(pk=application.pk).first()
+        if expected_digest is not None and current_digest(application) != expected_digest:
+            raise StaleConfiguration()
+        plan = check_configuration(application, document)
+        with change_reason(reason):
+            changed = apply(application, plan, request, detail=reason)
+    return Imported(changed, plan.warnings)
+
+
+class StaleConfiguration(Exception):
+    """The configuration changed after its differences with a file were shown."""
+
+    def __str__(self) -> str:
+        return ("The configuration was changed since the differences were shown: nothing was imported. Review "
+                "the differences again.")

@@ -47,6 +47,13 @@ urlpatterns = [
     path(f"{JOB}/provisionOnDemand", _open(views.job_provision_on_demand), name="job_provision_on_demand"),
     path(f"{JOB}/validateCredentials", _open(views.job_validate_credentials), name="job_validate_credentials"),
     path(f"{JOB}/schema", _open(views.job_schema), name="job_schema"),
+    # the portal's own: the configuration as a file, and its versions
+    path(f"{JOB}/configuration", _open(views.job_configuration), name="job_configuration"),
+    path(f"{JOB}/configuration/versions", _open(views.job_configuration_versions), name="job_configuration_versions"),
+    path(f"{JOB}/configuration/versions/<int:number>", _open(views.job_configuration_version),
+         name="job_configuration_version"),
+    path(f"{JOB}/configuration/versions/<int:number>/restore", _open(views.job_configuration_restore),
+         name="job_configuration_restore"),
     path("auditLogs/provisioning", _open(views.provisioning_logs), name="provisioning_logs"),
     path("auditLogs/directoryAudits", _open(views.directory_audits), name="directory_audits"),
     path("openapi.json", _open(OpenApiDescription.as_view()), name="openapi"),

@@ -25,8 +25,10 @@ from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, Provis
 from ..permissions import READER_REFUSED, is_reader, visible_applications
 from . import configuration, shapes
 from .errors import GraphError
+from .models import ConfigurationVersion
 from .odata import AUDIT_PROPERTIES, FilterError, parse_filter
 from .permissions import can_write, refusal
+from .versions import differences
 
 TAG_JOBS = ["synchronizationJob"]
 TAG_SCHEMA = ["synchronizationSchema"]
@@ -344,3 +346,87 @@ def directory_audits(request: Request) -> Response:
     if len(rows) > top:
         body["@odata.nextLink"] = _next_link(request, request.path, str(rows[top - 1].pk))
     return Response(body)
+
+
+# ---------------------------------------------------------------------------- configuration (the portal's own)
+TAG_CONFIGURATION = ["configuration (portal extension)"]
+
+
+def _version_summary(version) -> dict:
+    return {"version": version.number, "createdDateTime": shapes._time(version.created_at),
+            "initiatedBy": version.actor_display or "System", "reason": version.reason}
+
+
+def _import(request: Request, job: ProvisioningJob, document, *, reason: str) -> Response:
+    current = configuration.export_configuration(job.application)
+    dry_run = request.query_params.get("dryRun", "").lower() in ("true", "1")
+    try:
+        if dry_run:
+            configuration.check_configuration(job.application, document)
+            changed = None
+        else:
+            changed = configuration.import_configuration(job.application, document, request, reason=reason).changed
+    except configuration.ConfigurationError as error:
+        raise _invalid(error) from None
+    body = {"changes": differences(current, document)}
+    if changed is not None:
+        body["changed"] = changed
+    return Response(body)
+
+
+@extend_schema(tags=TAG_CONFIGURATION, methods=["GET"], summary="Export the job's whole configuration (settings, "
+               "schedule, schema; never credentials)", responses={200: OpenApiTypes.OBJECT})
+@extend_schema(tags=TAG_CONFIGURATION, methods=["PUT"], summary="Import a configuration (?dryRun=true: only the "
+               "differences); all saved or none", request=OpenApiTypes.OBJECT,
+               parameters=[OpenApiParameter("dryRun", bool)], responses={200: OpenApiTypes.OBJECT,
+                                                                         400: OpenApiTypes.OBJECT})
+@api_view(["GET", "PUT"])
+def job_configuration(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(request, sp_id, job_id, write=request.method == "PUT")
+    if request.method == "GET":
+        return Response(configuration.export_configuration(job.application))
+    source = (request.data.get("exportedFrom") or {}).get("displayName") if isinstance(request.data, dict) else ""
+    return _import(request, job, request.data,
+                   reason=f"Imported a configuration exported from {source or 'a file'} (through the API)")
+
+
+@extend_schema(tags=TAG_CONFIGURATION, summary="The versions of the job's configuration, newest first",
+               responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def job_configuration_versions(request: Request, sp_id: str, job_id: str) -> Response:
+    job = _job(request, sp_id, job_id)
+    versions = ConfigurationVersion.objects.filter(application=job.application).defer("configuration")
+    return Response({"value": [_version_summary(v) for v in versions]})
+
+
+def _version_of(job: ProvisioningJob, number: int) -> ConfigurationVersion:
+    found = ConfigurationVersion.objects.filter(application=job.application, number=number).first()
+    if found is None:
+        raise GraphError(404, f"Version {number} of this job's configuration does not exist.")
+    return found
+
+
+@extend_schema(tags=TAG_CONFIGURATION, summary="One version (?compare=<version>|current: with the differences)",
+               parameters=[OpenApiParameter("compare", str)], responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def job_configuration_version(request: Request, sp_id: str, job_id: str, number: int) -> Response:
+    job = _job(request, sp_id, job_id)
+    version = _version_of(job, number)
+    body = {**_version_summary(version), "configuration": version.configuration}
+    compare = request.query_params.get("compare", "")
+    if compare == "current":
+        body["changes"] = differences(version.configuration, configuration.export_configuration(job.application))
+    elif compare:
+        if not compare.isdigit():
+            raise GraphError(400, "compare is a version number or current.", target="compare")
+        body["changes"] = differences(_version_of(job, int(compare)).configuration, version.configuration)
+    return Response(body)
+
+
+@extend_schema(tags=TAG_CONFIGURATION, summary="Roll back to this version (itself kept as a new version)",
+               request=None, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def job_configuration_restore(request: Request, sp_id: str, job_id: str, number: int) -> Response:
+    job = _job(request, sp_id, job_id, write=True)
+    version = _version_of(job, number)
+    return _import(request, job, version.configuration, reason=f"Rolled back to version {number}")
