@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -148,7 +149,9 @@ class ProvisioningForm(forms.ModelForm):
             "deletion_threshold", "interval_minutes", "reconcile_every_hours", "on_unassigned", "on_out_of_scope", "on_disabled",
             "on_soft_deleted", "on_hard_deleted", "wipe_devices_on_disable", "delete_after_days",
             "keep_account_on_remove", "wipe_devices_on_remove", "transfer_files_to_email", "remove_invited_members",
-            "send_welcome_email", "expand_nested_groups", "enabled",
+            "send_welcome_email", "expand_nested_groups", "alert_no_success_hours", "alert_deprovisions_above",
+            "alert_failure_percent", "alert_escrow_cycles", "alert_credentials", "alert_webhook_url",
+            "alert_repeat_hours", "enabled",
         ]
         labels = {
             "mode": "Provisioning Mode",
@@ -169,6 +172,13 @@ class ProvisioningForm(forms.ModelForm):
             "wipe_devices_on_remove": "Wipe data from the devices of removed members",
             "send_welcome_email": "Send Dropbox's welcome email to new members",
             "expand_nested_groups": "Include members of nested groups",
+            "alert_no_success_hours": "Alert when no cycle completed for (hours)",
+            "alert_deprovisions_above": "Alert when one cycle suspends or removes more members than",
+            "alert_failure_percent": "Alert when more writes fail in a cycle than (percent)",
+            "alert_escrow_cycles": "Alert when the objects waiting for a retry grow for (cycles)",
+            "alert_credentials": "Alert when the Dropbox authorization is rejected",
+            "alert_webhook_url": "Alert webhook",
+            "alert_repeat_hours": "Repeat a firing alert every (hours)",
             "enabled": "Provisioning Status",
         }
         help_texts = {
@@ -181,6 +191,15 @@ class ProvisioningForm(forms.ModelForm):
             "keep_account_on_remove": "The person keeps a basic Dropbox account with their files, off the team. "
                                       "Cannot be combined with moving their files or wiping their devices.",
             "send_welcome_email": "Off: members are added silently, without an invitation email from Dropbox.",
+            "alert_no_success_hours": "While provisioning is On. Leave empty to switch this alert off.",
+            "alert_deprovisions_above": "An early warning below the accidental deletion threshold. Leave empty to "
+                                        "switch it off.",
+            "alert_failure_percent": "From 1 to 100. Leave empty to switch this alert off.",
+            "alert_escrow_cycles": "Leave empty to switch this alert off.",
+            "alert_webhook_url": "An https address that receives each alert as JSON (with a \"text\" field for "
+                                 "Slack or Teams). Alerts are mailed to the Notification Email too.",
+            "alert_repeat_hours": "Each alert is sent once when it fires, again after this long if it still "
+                                  "fires, and once when it clears.",
         }
         widgets = {"mode": forms.Select, "scope": forms.Select, "on_unassigned": forms.Select,
                    "on_out_of_scope": forms.Select, "on_disabled": forms.Select, "on_soft_deleted": forms.Select,
@@ -192,10 +211,23 @@ class ProvisioningForm(forms.ModelForm):
         self.fields["deletion_threshold"].min_value = 1
         self.fields["deletion_threshold"].validators.append(MinValueValidator(1))
         self.fields["interval_minutes"].validators += [MinValueValidator(1), MaxValueValidator(1440)]
+        for name, low, high in (("alert_no_success_hours", 1, 720), ("alert_deprovisions_above", 0, 1_000_000),
+                                ("alert_failure_percent", 1, 100), ("alert_escrow_cycles", 1, 100),
+                                ("alert_repeat_hours", 1, 720)):
+            field = self.fields[name]
+            field.min_value, field.max_value = low, high
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.widget.attrs.update({"min": low, "max": high})
         self.transfer_member = None
 
     def clean_notification_email(self):
         return self.cleaned_data["notification_email"].strip().lower()
+
+    def clean_alert_webhook_url(self):
+        url = self.cleaned_data["alert_webhook_url"].strip()
+        if url and not url.lower().startswith("https://") and not settings.DEBUG:
+            raise forms.ValidationError("The alert webhook must be an https address.")
+        return url
 
     def clean_transfer_files_to_email(self):
         return self.cleaned_data["transfer_files_to_email"].strip().lower()
@@ -204,6 +236,11 @@ class ProvisioningForm(forms.ModelForm):
         data = super().clean()
         if data.get("notify_on_failure") and not data.get("notification_email") and "notification_email" not in self.errors:
             self.add_error("notification_email", "Enter the email address that should receive failure notifications.")
+        above, threshold = data.get("alert_deprovisions_above"), data.get("deletion_threshold")
+        if (above is not None and threshold and data.get("prevent_accidental_deletion")
+                and above >= threshold and "alert_deprovisions_above" not in self.errors):
+            self.add_error("alert_deprovisions_above", f"Set it below the accidental deletion threshold "
+                                                       f"({threshold}): that threshold stops the cycle anyway.")
         if data.get("keep_account_on_remove"):
             # Dropbox refuses either with keep_account (cannot_keep_account_and_transfer / _and_delete_data).
             if data.get("transfer_files_to_email") and "transfer_files_to_email" not in self.errors:

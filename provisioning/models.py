@@ -148,6 +148,15 @@ class ProvisioningJob(models.Model):
     expand_nested_groups = models.BooleanField(default=False)
     notification_email = models.EmailField(blank=True)
     notify_on_failure = models.BooleanField(default=False)
+    # ---- Alerts (provisioning.alerts): each off when empty; mailed to the notification email and
+    # posted to the alert webhook, at most once per reason per alert_repeat_hours, with a resolved message
+    alert_no_success_hours = models.PositiveIntegerField(null=True, blank=True, default=24)
+    alert_deprovisions_above = models.PositiveIntegerField(null=True, blank=True, default=None)
+    alert_failure_percent = models.PositiveSmallIntegerField(null=True, blank=True, default=10)
+    alert_escrow_cycles = models.PositiveSmallIntegerField(null=True, blank=True, default=3)
+    alert_credentials = models.BooleanField(default=True)
+    alert_webhook_url = models.URLField(blank=True, max_length=500)
+    alert_repeat_hours = models.PositiveSmallIntegerField(default=24)
 
     # ---- Admin Credentials: the target's authorization and whom it belongs to
     target_refresh_token = EncryptedTextField()
@@ -474,6 +483,23 @@ class NotificationSent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "reason"], name="one_notification_per_reason")]
+
+
+class AlertState(models.Model):
+    """Whether an alert is firing for a job, since when, and when it was last sent: one per reason."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="alerts")
+    reason = models.CharField(max_length=30)
+    firing = models.BooleanField(default=False)
+    since = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    #: what the check remembers between evaluations (the escrow sizes of the last cycles)
+    history = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "reason"], name="one_alert_state_per_reason")]
 
 
 class CyclePreview(models.Model):

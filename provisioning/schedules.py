@@ -24,6 +24,7 @@ def periodic_tasks() -> list[dict]:
         {"name": "Purge old provisioning logs", "task": "provisioning.tasks.purge_old_logs", "every": 3600},
         {"name": "Deliver streamed logs", "task": "provisioning.tasks.deliver_streams",
          "every": streaming_conf.deliver_seconds()},
+        {"name": "Check alerts", "task": "provisioning.tasks.check_alerts", "every": 300},
     ]
 
 

@@ -92,6 +92,14 @@ def record_lost_cycle(cycle_pk: int, message: str) -> None:
         retry_later(job, minutes=min(job.interval_minutes, 5))
 
 
+@shared_task(name="provisioning.tasks.check_alerts", ignore_result=True)
+def check_alerts() -> int:
+    """Every job's alerts, also when no cycle runs (no cycle completed for N hours)."""
+    from . import alerts
+
+    return alerts.evaluate_all()
+
+
 @shared_task(name="provisioning.tasks.purge_old_logs", ignore_result=True)
 def purge_old_logs() -> int:
     """Delete provisioning log rows older than the retention period, in chunks."""

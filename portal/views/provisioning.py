@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 PENDING_SESSION_KEY = "target-auth-pending"
 
 
+ALERT_FIELDS = ("alert_no_success_hours", "alert_deprovisions_above", "alert_failure_percent", "alert_escrow_cycles",
+                "alert_credentials", "alert_webhook_url", "alert_repeat_hours")
+
+
 def settings_snapshot(job: ProvisioningJob) -> dict:
     """What the audit trail records of a job's settings (secrets are redacted by the audit helper)."""
     return {
@@ -57,6 +61,7 @@ def settings_snapshot(job: ProvisioningJob) -> dict:
         "wipe_devices_on_remove": job.wipe_devices_on_remove,
         "send_welcome_email": job.send_welcome_email,
         "expand_nested_groups": job.expand_nested_groups,
+        **{name: getattr(job, name) for name in ALERT_FIELDS},
         "refresh_token": job.target_refresh_token or "",
         "admin_email": job.target_admin_email,
         "team_name": job.target_team_name,

@@ -87,6 +87,17 @@ class LeaseKeeper(threading.Thread):
         self.join(timeout=10)
 
 
+def _check_alerts(job_id: int) -> None:
+    """The alerts of a job, as its cycle left it (before the lease is released: whoever waits for the
+    run's end sees them settled)."""
+    from .. import alerts
+
+    try:
+        alerts.evaluate(ProvisioningJob.objects.select_related("application").get(pk=job_id))
+    except Exception:  # an alert that cannot be checked must not turn a finished cycle into a failure
+        log.exception("Could not check the alerts of job %s", job_id)
+
+
 def choose_kind(job: ProvisioningJob, fingerprint: str, force_full: bool) -> str:
     if not job.user_delta_link or not SyncCycle.objects.filter(
             job=job, status__in=[CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_FAILURES]).exists():
@@ -120,7 +131,9 @@ def run_job(job_id: int, *, owner: str | None = None, force_full: bool = False, 
         if refusal:
             return RunResult(False, message=refusal)
         keeper.start()
-        return _run(job, keeper, force_full=force_full, initiated_by=initiated_by, max_workers=max_workers)
+        result = _run(job, keeper, force_full=force_full, initiated_by=initiated_by, max_workers=max_workers)
+        _check_alerts(job_id)
+        return result
     finally:
         if keeper.is_alive():
             keeper.stop()
