@@ -135,7 +135,7 @@ def record(
     # A change made through the API names the credential it came with (portal/api/authentication.py).
     via = getattr(request, "api_credential_label", "") if request is not None else ""
     if via:
-        actor_display = f"{actor_display} (via {via})"[:254]
+        actor_display = f"{actor_display} (via {via})".strip()[:254]
     event = AuditEvent(
         actor=actor,
         actor_display=actor_display,

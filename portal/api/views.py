@@ -5,7 +5,6 @@ API needs only another base URL and token. Views validate and call the services 
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from provisioning.logs import Cursor, page_of
 from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, ProvisioningLog
 
 from ..permissions import READER_REFUSED, is_reader, visible_applications
-from . import configuration, shapes
+from . import configuration, operations, shapes
 from .errors import GraphError
 from .models import ConfigurationVersion
 from .odata import AUDIT_PROPERTIES, FilterError, parse_filter
@@ -33,7 +32,6 @@ from .versions import differences
 TAG_JOBS = ["synchronizationJob"]
 TAG_SCHEMA = ["synchronizationSchema"]
 TAG_LOGS = ["auditLogs"]
-RESET_SCOPES = {"None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes"}
 DEFAULT_TOP = 50
 
 
@@ -131,15 +129,10 @@ def _reset_scope(body: dict) -> set[str]:
     scope = criteria.get("resetScope") or ""
     if not isinstance(scope, str):
         raise GraphError(400, "resetScope is a comma-separated list of flags.", target="criteria.resetScope")
-    flags = {flag.strip() for flag in scope.split(",") if flag.strip()}
-    unknown = flags - RESET_SCOPES
-    if unknown:
-        raise GraphError(400, f"{', '.join(sorted(unknown))}: resetScope combines {', '.join(sorted(RESET_SCOPES))}.",
-                         target="criteria.resetScope")
-    if "ConnectorDataStore" in flags:
-        raise GraphError(400, "ConnectorDataStore is not offered: the portal keeps its links to target objects. "
-                              "Remove single links on the Object links page.", target="criteria.resetScope")
-    return flags
+    try:
+        return operations.parse_reset_scope(scope)
+    except operations.OperationError as error:
+        raise GraphError(400, str(error), target="criteria.resetScope") from None
 
 
 @extend_schema(tags=TAG_JOBS, summary="Restart provisioning (criteria.resetScope)", request=OpenApiTypes.OBJECT,
@@ -151,16 +144,10 @@ def job_restart(request: Request, sp_id: str, job_id: str) -> Response:
     the deletions that accidental-deletion prevention staged."""
     job = _job(request, sp_id, job_id, write=True)
     flags = _reset_scope(_body(request))
-    if "ForceDeletes" in flags:
-        if job.staged_cycle is None:
-            raise GraphError(409, "No deletions are waiting for approval.", target="criteria.resetScope")
-        try:
-            jobs.allow_deletes(job, _actor(request))
-        except jobs.JobError as exc:
-            raise _refused(exc) from None
-        if flags <= {"ForceDeletes"}:
-            return Response(status=204)
-    jobs.restart(job, _actor(request))
+    try:
+        operations.restart(job, _actor(request), flags)
+    except jobs.JobError as exc:
+        raise GraphError(409, str(exc), target="criteria.resetScope" if "ForceDeletes" in flags else None) from None
     return Response(status=204)
 
 
@@ -213,12 +200,7 @@ def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Respon
         run = jobs.provision_on_demand(job, _actor(request), object_type=object_type, source_id=object_id)
     except jobs.JobError as exc:
         raise _refused(exc) from None
-    deadline = time.monotonic() + settings.API_ON_DEMAND_WAIT_SECONDS
-    while True:
-        run.refresh_from_db()
-        if run.status != "running" or time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
+    run = operations.wait_for(run, settings.API_ON_DEMAND_WAIT_SECONDS)
     return Response(_on_demand_result(request, run), status=200 if run.status != "running" else 202)
 
 
