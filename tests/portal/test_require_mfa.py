@@ -19,6 +19,14 @@ from tests.portal.test_two_factor import current_code
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_limits():
+    """Other tests use up sign-in attempts (their counters live in the cache): start from none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def require_mfa(settings):
     settings.REQUIRE_MFA = True
