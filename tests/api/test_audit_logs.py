@@ -131,3 +131,26 @@ def test_directory_audits_are_the_portals_audit_events(bob_api, alice, applicati
     assert len(only) == 1
     graph_error(bob_api.get("/auditLogs/directoryAudits", {"$filter": "provisioningAction eq 'create'"}), 400)
     graph_error(bob_api.get("/auditLogs/directoryAudits", {"$skiptoken": "abc"}), 400)
+
+
+def test_rows_of_several_applications_interleave_newest_first_across_pages(bob_api, application):
+    from provisioning.defaults import create_job
+    from provisioning.models import Application
+
+    other = Application.objects.create(display_name="Dropbox (Sales)", service_principal_id="sp-sales")
+    create_job(other)
+    made = []
+    for hour in range(7):
+        app = application if hour % 2 else other
+        made.append(ProvisioningLog.objects.create(job=app.job, activity_time=START + timedelta(hours=hour),
+                                                   change_id=uuid.uuid4(), action="Create", status="Success"))
+    seen, params = [], {"$top": "3"}
+    while True:
+        body = bob_api.get("/auditLogs/provisioning", params).json()
+        seen += [row["id"] for row in body["value"]]
+        if "@odata.nextLink" not in body:
+            break
+        params = {"$top": "3", "$skiptoken": body["@odata.nextLink"].split("%24skiptoken=")[1]}
+    assert seen == [str(log.change_id) for log in reversed(made)]
+    only = bob_api.get("/auditLogs/provisioning", {"$filter": "servicePrincipal/id eq 'sp-sales'"}).json()["value"]
+    assert {row["servicePrincipal"]["id"] for row in only} == {"sp-sales"} and len(only) == 4
