@@ -126,9 +126,24 @@ def every_page(walk: Walk, job, user) -> None:
     assert page.url.endswith(reverse("mfa_activate_totp")), page.url
     walk.visit("Add security key", reverse("mfa_add_webauthn"), "#mfa_webauthn_add")
     walk.visit("Sessions", reverse("accounts:sessions"), "#sessions")
+    walk.visit("API tokens", reverse("portal:api_tokens"), "#field-name")
+    _configuration_pages(walk, job)
     walk.visit("Change password", reverse("account_change_password"))
     page.goto("/applications/00000000-0000-0000-0000-000000000000/")
     walk.check("Not found")
+
+
+def _configuration_pages(walk: Walk, job) -> None:
+    """The application's Configuration page, and one of its versions compared with now."""
+    from portal.api.models import ConfigurationVersion
+    from portal.api.versions import record_version
+
+    app = job.application_id
+    record_version(app, reason="Created")
+    latest = ConfigurationVersion.objects.filter(application_id=app).first()
+    walk.visit("Configuration", reverse("portal:configuration", args=[app]), "#configuration-versions")
+    walk.visit("a configuration version", reverse("portal:configuration_version", args=[app, latest.number])
+               + "?compare=current", "#rollback")
 
 
 def after_a_cycle(job, run_cycle, settings, tmp_path) -> None:
