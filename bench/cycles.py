@@ -5,6 +5,7 @@
     .venv/bin/python bench/cycles.py --users 20000         # a quicker run
     .venv/bin/python bench/cycles.py --database-url postgres://postgres@127.0.0.1:5432/bench_cycles
     .venv/bin/python bench/cycles.py --users 20000 --profile /tmp/cycle.txt   # with py-spy's samples
+    .venv/bin/python bench/cycles.py --users 100000,250000 --changes 100,10000   # growth, and a big incremental
 
 It creates a scratch PostgreSQL database (dropped at the end),
 starts the Graph emulator with ``--seed synthetic:N`` (N users in groups of 100,
@@ -87,74 +88,112 @@ def last_cycle() -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--users", default="100000",
+                        help="users of the tenant; several, comma-separated, run one after the other and compare")
     parser.add_argument("--latency-ms", type=float, default=30)
-    parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--changes", default="100",
+                        help="users changed before each incremental cycle; several, comma-separated")
     parser.add_argument("--workers", type=int, default=32, help="most Dropbox writes in flight")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_cycles")
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="sample the initial cycle with py-spy into FILE and print its top functions")
     args = parser.parse_args()
+    sizes = [int(n) for n in str(args.users).split(",")]
+    changes = [int(n) for n in str(args.changes).split(",")]
+    results = [run(args, users, changes) for users in sizes]
+    if len(results) > 1:
+        base = results[0]
+        print(f"\nGrowth from {base['users']:,} users")
+        for result in results[1:]:
+            factor = result["users"] / base["users"]
+            print(f"  {result['users']:,} users ({factor:.1f}x): wall {result['seconds'] / base['seconds']:.2f}x "
+                  f"(linear: {factor:.1f}x), peak memory {result['peak_mb'] / base['peak_mb']:.2f}x")
 
-    with bench_tenant(args.database_url, args.users, latency_ms=args.latency_ms,
+
+def run(args, users: int, changes: list[int]) -> dict:
+    profile = f"{args.profile}.{users}" if args.profile else ""
+    with bench_tenant(args.database_url, users, latency_ms=args.latency_ms,
                       dropbox_args=("--async-job-seconds", "0.2")) as tenant:
-        graph, dropbox, env, client_secret = tenant.graph, tenant.dropbox, tenant.env, tenant.client_secret
-        print(f"Initial cycle: {args.users:,} users in {args.users // 100:,} groups (all assigned), "
+        graph, dropbox, env = tenant.graph, tenant.dropbox, tenant.env
+        print(f"Initial cycle: {users:,} users in {users // 100:,} groups (all assigned), "
               f"{args.latency_ms:.0f} ms latency on every call, PostgreSQL, {args.workers} writes in flight")
-        emulators_cpu = cpu_seconds(graph.proc.pid) + cpu_seconds(dropbox.proc.pid)
+        graph_cpu, dropbox_cpu = cpu_seconds(graph.proc.pid), cpu_seconds(dropbox.proc.pid)
         dropbox.reset_stats()
-        seconds, peak_mb, cpu, output = child(env, "provision", "--workers", str(args.workers),
-                                              profile=args.profile)
-        emulators_cpu = cpu_seconds(graph.proc.pid) + cpu_seconds(dropbox.proc.pid) - emulators_cpu
+        seconds, peak_mb, cpu, output = child(env, "provision", "--workers", str(args.workers), profile=profile)
+        graph_cpu, dropbox_cpu = cpu_seconds(graph.proc.pid) - graph_cpu, cpu_seconds(dropbox.proc.pid) - dropbox_cpu
         print(output.rstrip())
         cycle_seconds, _ = last_cycle()
         calls = sum(n for route, n in dropbox.stats()["requests"].items() if route.startswith("POST /2/"))
         floor = calls * args.latency_ms / 1000 / args.workers
-        memberships = args.users
-        objects = args.users + args.users // 100 + memberships
+        objects = users + users // 100 + users
+        per_k = 1000 / users
         print(f"  wall time        {seconds:.1f} s ({seconds / 60:.2f} min), of which the cycle {cycle_seconds:.1f} s")
         print(f"  Dropbox calls    {calls:,}; call floor (calls x latency / writes in flight) {floor:.1f} s; "
               f"cycle / floor {cycle_seconds / floor:.1f}")
-        print(f"  CPU              cycle's process {cpu:.1f} s ({cpu / args.users * 1000:.2f} s per 1,000 users), "
-              f"emulators {emulators_cpu:.1f} s")
+        print(f"  CPU              cycle's process {cpu:.1f} s ({cpu * per_k:.2f} s per 1,000 users); Graph emulator "
+              f"{graph_cpu:.1f} s ({graph_cpu * per_k:.2f}), Dropbox emulator {dropbox_cpu:.1f} s "
+              f"({dropbox_cpu * per_k:.2f})")
         print(f"  peak memory      {peak_mb:.0f} MB (the cycle's process)")
-        if args.profile:
-            print(f"  profile          {args.profile} (py-spy raw); most often on the stack:")
-            for share, frame in top_of_profile(args.profile):
+        if profile:
+            print(f"  profile          {profile} (py-spy raw); most often on the stack:")
+            for share, frame in top_of_profile(profile):
                 print(f"    {share:6.1%}  {frame[:110]}")
         print(f"  Microsoft's estimate for {objects:,} users, groups and memberships at 0.01-0.08 min each: "
               f"{objects * 0.01:,.0f} to {objects * 0.08:,.0f} minutes "
               f"({objects * 0.01 / 60:,.1f} to {objects * 0.08 / 60:,.1f} hours)")
-
-        change_users(graph, client_secret, args.changes)
-        dropbox.reset_stats()
-        seconds, _, cpu, output = child(env, "provision", "--workers", str(args.workers),
-                                        profile=f"{args.profile}.incremental" if args.profile else "")
-        cycle_seconds, _ = last_cycle()
-        calls = dropbox.stats()["requests"]
-        dropbox_calls = sum(n for route, n in calls.items() if route.startswith("POST /2/"))
-        print(f"\nIncremental cycle: {args.changes} users changed in Entra ID")
-        print(output.rstrip())
-        print(f"  wall time        {seconds:.2f} s (the process), of which the cycle {cycle_seconds:.2f} s")
-        print(f"  CPU              {cpu:.1f} s (the process)")
-        print(f"  Dropbox calls    {dropbox_calls} ({dropbox_calls / args.changes:.2f} per change)")
-        for route, count in sorted(calls.items()):
-            if route.startswith("POST /2/"):
-                print(f"    {route:<50} {count}")
-        if args.profile:
-            print(f"  profile          {args.profile}.incremental (py-spy raw); most often on the stack:")
-            for share, frame in top_of_profile(f"{args.profile}.incremental"):
-                print(f"    {share:6.1%}  {frame[:110]}")
+        result = {"users": users, "seconds": seconds, "peak_mb": peak_mb}
+        for count in changes:
+            incremental(args, env, graph, dropbox, count, profile)
+        return result
 
 
-def change_users(graph, client_secret: str, count: int) -> None:
-    """Change the given name of ``count`` provisioned users in Entra ID."""
+def incremental(args, env, graph, dropbox, count: int, profile: str) -> None:
+    change_users(graph, count)
+    dropbox.reset_stats()
+    seconds, _, cpu, output = child(env, "provision", "--workers", str(args.workers),
+                                    profile=f"{profile}.incremental{count}" if profile else "")
+    cycle_seconds, _ = last_cycle()
+    calls = dropbox.stats()["requests"]
+    dropbox_calls = sum(n for route, n in calls.items() if route.startswith("POST /2/"))
+    print(f"\nIncremental cycle: {count:,} users changed in Entra ID")
+    print(output.rstrip())
+    print(f"  wall time        {seconds:.2f} s (the process), of which the cycle {cycle_seconds:.2f} s")
+    print(f"  CPU              {cpu:.1f} s (the process)")
+    print(f"  Dropbox calls    {dropbox_calls} ({dropbox_calls / count:.2f} per change)")
+    for route, n in sorted(calls.items()):
+        if route.startswith("POST /2/"):
+            print(f"    {route:<50} {n}")
+    if profile:
+        print(f"  profile          {profile}.incremental{count} (py-spy raw); most often on the stack:")
+        for share, frame in top_of_profile(f"{profile}.incremental{count}"):
+            print(f"    {share:6.1%}  {frame[:110]}")
+
+
+def change_users(graph, count: int) -> None:
+    """Change the given name of ``count`` provisioned users in Entra ID, 20 per ``$batch`` as a
+    directory tool would, several batches at once (the latency would make one at a time slow)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from provisioning.connectors.entra import EntraConnector
     from provisioning.models import ObjectLink
 
     connector = EntraConnector.from_settings()
-    for link in ObjectLink.objects.filter(object_type="user").order_by("id")[:count]:
-        connector.request("PATCH", f"users/{link.source_id}", json={"givenName": f"Changed{link.pk}"})
+    links = list(ObjectLink.objects.filter(object_type="user").order_by("id").values_list("pk", "source_id")[:count])
+    if count > len(links):
+        raise SystemExit(f"only {len(links)} users are provisioned: cannot change {count}")
+    stamp = time.time_ns() % 1_000_000
+
+    def send(batch) -> None:
+        requests = [{"id": str(n), "method": "PATCH", "url": f"/users/{source_id}",
+                     "headers": {"Content-Type": "application/json"}, "body": {"givenName": f"Changed{pk}x{stamp}"}}
+                    for n, (pk, source_id) in enumerate(batch)]
+        answer = connector.request("POST", "$batch", json={"requests": requests}).json()
+        failed = [r for r in answer["responses"] if r["status"] >= 300]
+        if failed:
+            raise SystemExit(f"{len(failed)} changes were refused: {failed[0]}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, [links[i:i + 20] for i in range(0, len(links), 20)]))
 
 
 if __name__ == "__main__":
