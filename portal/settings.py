@@ -400,7 +400,8 @@ LOGGING = {
 
 # ---------------------------------------------------------------------------- REST API (portal/api/)
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.authentication.PersonalTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.authentication.PersonalTokenAuthentication",
+                                       "portal.api.entra_tokens.EntraTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.PortalRole"],
     "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.PerCredentialThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
