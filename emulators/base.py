@@ -131,6 +131,10 @@ class Emulator:
         self.buckets.rate = self.rate_limit
 
     # ------------------------------------------------------------------ state
+    def persisted(self) -> Any:
+        """What a state file keeps."""
+        return self.state
+
     def load_or_seed(self, seed_name: str) -> None:
         path = self.args.state_file
         if path and os.path.exists(path) and os.path.getsize(path) > 0:
@@ -149,7 +153,7 @@ class Emulator:
         # Write beside the file and rename, so a crash never leaves half a state.
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".state-")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(self.state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(self.persisted(), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
         self._dirty = False
 

@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 import time
+from contextvars import ContextVar
 
 from aiohttp import web
 
@@ -19,6 +20,16 @@ from .oauth import OAuth
 from .state import OUTSIDE_ACCOUNT_FAILURES, ROLES_BY_ID, SEED_HELP, TEAM_ADMIN, build_team
 
 DEFAULT_PORT = 8102
+#: the team a request is about, when the emulator holds several (``--teams``)
+_request_team: ContextVar = ContextVar("dropbox_emulator_team", default=None)
+
+
+def nth_address(email: str, number: int) -> str:
+    """Team ``number``'s version of an address: the first team keeps it, team 2 gets ``admin2@…``."""
+    if number == 1:
+        return email
+    local, _, domain = email.partition("@")
+    return f"{local}{number}@{domain}"
 #: Members shown on the admin console page; a larger team gets a note instead of a huge page.
 CONSOLE_ROWS = 1000
 
@@ -33,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     team = parser.add_argument_group("team")
     team.add_argument("--seed", default="demo", help=f"initial team: {SEED_HELP} (default: %(default)s)")
     team.add_argument("--team-name", default=demo.DEMO_TEAM_NAME, help="team name (default: %(default)s)")
+    team.add_argument("--teams", type=int, default=1, metavar="N",
+                      help="how many teams, as Dropbox serves many on one API: team N (2 and up) is named "
+                           "'<team name> N', its admin and member are admin N@… and member N@… (e.g. "
+                           "admin2@contoso.com), with the same passwords; a token speaks for its own team, "
+                           "control routes take ?team=N (default: %(default)s)")
     team.add_argument("--licenses", type=int, default=1000,
                       help="licenses the team has; adds beyond them fail with team_license_limit (default: %(default)s)")
     team.add_argument("--auto-accept-seconds", type=float, default=None, metavar="N",
@@ -98,23 +114,87 @@ class DropboxEmulator(Emulator):
         self._write_paths = write_paths()
 
     # ------------------------------------------------------------------ state
+    @property
+    def state(self):
+        """The team of the request being answered (the first one outside a request)."""
+        team = _request_team.get()
+        if team is not None:
+            return team
+        return self.teams[0] if getattr(self, "teams", None) else None
+
+    @state.setter
+    def state(self, value) -> None:
+        # a state file of several teams holds their list
+        self.teams = list(value) if isinstance(value, list) else ([] if value is None else [value])
+
+    def persisted(self):
+        return self.teams if len(self.teams) > 1 else self.state
+
     def seed(self, name: str) -> None:
-        self.state = build_team(
-            name,
-            team_name=self.args.team_name,
-            admin_email=self.args.admin_email,
-            member_email=self.args.member_email,
-            licenses=self.args.licenses,
-            random_seed=self.args.random_seed,
-        )
-        self.state.persistent_ids_enabled = self.args.persistent_ids
-        if self.auto_accept_seconds is not None:
-            self.state.reschedule_accepts(self.auto_accept_seconds)
+        teams = []
+        for number in range(1, max(1, int(getattr(self.args, "teams", 1) or 1)) + 1):
+            team = build_team(
+                name,
+                team_name=self.args.team_name if number == 1 else f"{self.args.team_name} {number}",
+                admin_email=nth_address(self.args.admin_email, number),
+                member_email=nth_address(self.args.member_email, number),
+                licenses=self.args.licenses,
+                random_seed=self.args.random_seed + number - 1,
+            )
+            team.persistent_ids_enabled = self.args.persistent_ids
+            if self.auto_accept_seconds is not None:
+                team.reschedule_accepts(self.auto_accept_seconds)
+            teams.append(team)
+        self.teams = teams
 
     def settle(self, now: float | None = None) -> None:
-        if self.state.settle(time.time() if now is None else now, auto_accept_seconds=self.auto_accept_seconds,
-                             job_seconds=self.async_job_seconds):
+        now = time.time() if now is None else now
+        teams = [self.state] if _request_team.get() is not None else self.teams
+        changed = [team.settle(now, auto_accept_seconds=self.auto_accept_seconds, job_seconds=self.async_job_seconds)
+                   for team in teams]
+        if any(changed):
             self.mark_changed()
+
+    def team_number(self, number: int):
+        return self.teams[number - 1] if 1 <= number <= len(self.teams) else None
+
+    async def _team_of(self, request: web.Request):
+        """Which team a request is about: its bearer token's, its signed-in admin's, its code's or refresh
+        token's; ?team=N on the control routes and the console page; else the first."""
+        teams = self.teams
+        if request.path.startswith("/2/"):
+            token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+            return next((t for t in teams if token in t.access_tokens), None)
+        if request.path.startswith("/oauth2/") and request.method == "POST":
+            # the token endpoint takes its parameters in the query string as well as in the body
+            form = {**request.query, **(await request.post())}
+            email = str(form.get("login_email", "")).strip()
+            if email:
+                return next((t for t in teams if t.member_by_email(email)), None)
+            pending = self.oauth.pending_member(str(form.get("ticket", "")), str(form.get("code", "")))
+            if pending:
+                return next((t for t in teams if pending in t.members), None)
+            refresh = str(form.get("refresh_token", ""))
+            if refresh:
+                return next((t for t in teams if refresh in t.refresh_tokens), None)
+            return None
+        number = request.query.get("team")
+        return self.team_number(int(number)) if number and number.isdigit() else None
+
+    @web.middleware
+    async def _bind_team(self, request: web.Request, handler):
+        if len(self.teams) < 2:
+            return await handler(request)
+        bound = _request_team.set(await self._team_of(request) or self.teams[0])
+        try:
+            return await handler(request)
+        finally:
+            _request_team.reset(bound)
+
+    def build_app(self) -> web.Application:
+        app = super().build_app()
+        app.middlewares.insert(0, self._bind_team)  # before the rate limits, which count per team
+        return app
 
     @property
     def licenses(self) -> int:

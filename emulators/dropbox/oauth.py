@@ -111,10 +111,19 @@ class OAuth:
         return None
 
     def _accounts(self) -> dict[str, str]:
-        return {
-            self.args.admin_email.lower(): self.args.admin_password,
-            self.args.member_email.lower(): self.args.member_password,
-        }
+        from .app import nth_address
+
+        accounts = {}
+        for number in range(1, max(1, len(getattr(self.emulator, "teams", []))) + 1):
+            accounts[nth_address(self.args.admin_email, number).lower()] = self.args.admin_password
+            accounts[nth_address(self.args.member_email, number).lower()] = self.args.member_password
+        return accounts
+
+    def pending_member(self, ticket: str, code: str) -> str | None:
+        """The member id of a sign-in waiting for its decision, or of a code not yet exchanged."""
+        pending = self._sign_ins.get(ticket) if ticket else None
+        pending = pending or (self._codes.get(code) if code else None)
+        return pending.member_id if pending else None
 
     @staticmethod
     def _html(body: str, status: int = 200) -> web.Response:
@@ -199,7 +208,7 @@ class OAuth:
     async def token(self, request: web.Request) -> web.Response:
         """POST /oauth2/token."""
         params = dict(request.query)
-        if request.can_read_body:
+        if request.body_exists:  # (read already, and kept, when the emulator looked up whose team it is)
             params.update({k: str(v) for k, v in (await request.post()).items()})
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
         authorization = request.headers.get("Authorization", "")
