@@ -230,15 +230,18 @@ def _source_fields(source: Any, target: str, problems: list[Problem]) -> dict:
                                         "or null for a mapping through which nothing flows."))
         return {}
     kind = source.get("type")
-    if kind == "Attribute":
-        return {"mapping_type": MappingType.DIRECT, "source_attribute": source.get("name") or ""}
-    if kind == "Constant":
-        return {"mapping_type": MappingType.CONSTANT, "constant_value": source.get("name") or ""}
-    if kind == "Function":
-        return {"mapping_type": MappingType.EXPRESSION, "expression": source.get("expression") or ""}
-    problems.append(Problem(f"{target}.type", f"{kind!r} is not a source type: use Attribute, Constant or "
-                                              "Function."))
-    return {}
+    field_, value = {"Attribute": ("name", "source_attribute"), "Constant": ("name", "constant_value"),
+                     "Function": ("expression", "expression")}.get(kind if isinstance(kind, str) else "", (None, None))
+    if field_ is None:
+        problems.append(Problem(f"{target}.type", f"{kind!r} is not a source type: use Attribute, Constant or "
+                                                  "Function."))
+        return {}
+    text = source.get(field_)
+    if text is not None and not isinstance(text, str):
+        problems.append(Problem(f"{target}.{field_}", f"{field_} is text."))
+        return {}
+    kinds = {"Attribute": MappingType.DIRECT, "Constant": MappingType.CONSTANT, "Function": MappingType.EXPRESSION}
+    return {"mapping_type": kinds[kind], value: text or ""}
 
 
 _FORM_FIELDS = {"mapping_type": "source.type", "source_attribute": "source.name", "constant_value": "source.name",
@@ -263,13 +266,20 @@ def _attribute_rows(items: list, target: str, problems: list[Problem]) -> list[d
                                                                 "does (1 is tried first)."))
             priority = 0
         flow = item.get("flowType") or "Always"
-        if flow not in flows:
+        if not isinstance(flow, str) or flow not in flows:
             problems.append(Problem(f"{here}.flowType", f"{flow!r} is not a flow type: use Always or ObjectAddOnly."))
         default = item.get("defaultValue")
-        rows.append({**row, "target_attribute": item.get("targetAttributeName") or "",
-                     "default_value": "" if default is None else str(default),
+        if default is not None and not isinstance(default, str):
+            problems.append(Problem(f"{here}.defaultValue", "defaultValue is text (or null)."))
+        name = item.get("targetAttributeName")
+        if not isinstance(name, str):
+            problems.append(Problem(f"{here}.targetAttributeName", "targetAttributeName is the name of an attribute "
+                                                                   "of the target."))
+            continue
+        rows.append({**row, "target_attribute": name,
+                     "default_value": default if isinstance(default, str) else "",
                      "is_matching": priority > 0, "matching_precedence": priority or None,
-                     "apply_when": flows.get(flow, ApplyWhen.ALWAYS)})
+                     "apply_when": flows.get(flow, ApplyWhen.ALWAYS) if isinstance(flow, str) else ApplyWhen.ALWAYS})
     return rows
 
 
@@ -335,7 +345,8 @@ def check_schema(job: ProvisioningJob, schema: Any, *, prefix: str = "") -> Plan
     seen: set[str] = set()
     for index, item in enumerate(items):
         target = f"{here}[{index}]"
-        object_type = OBJECT_TYPES.get(item.get("sourceObjectName")) if isinstance(item, dict) else None
+        name = item.get("sourceObjectName") if isinstance(item, dict) else None
+        object_type = OBJECT_TYPES.get(name) if isinstance(name, str) else None
         if object_type is None or object_type not in saved:
             problems.append(Problem(f"{target}.sourceObjectName", "sourceObjectName must be User or Group."))
             continue
