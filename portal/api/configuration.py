@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db import transaction
 
-from provisioning import audit, jobs
-from provisioning.constants import ApplyWhen, AuditActivity, MappingType, ObjectType
+from provisioning import jobs
+from provisioning.constants import ApplyWhen, MappingType, ObjectType
 from provisioning.models import Application, AttributeMapping, ObjectMapping, ProvisioningJob
 from provisioning.targets import package_of
 
@@ -534,12 +534,6 @@ def _replace_attributes(object_mapping: ObjectMapping, rows: list[dict]) -> None
             for name, value in row.items():
                 setattr(mapping, name, value)
             mapping.save()
-
-
-def record_failure(request, application: Application, error: ConfigurationError, what: str) -> None:
-    """A refused change through the API is in the audit trail too (without what was refused)."""
-    audit.record(AuditActivity.UPDATE_MAPPINGS, request=request, application=application, target=application,
-                 result="failure", detail=f"{what} refused: {error}"[:2000])
 
 
 # ---------------------------------------------------------------------------- import, rollback

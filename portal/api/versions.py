@@ -58,9 +58,24 @@ def _job_created(sender, instance: ProvisioningJob, created: bool, **kwargs) -> 
         transaction.on_commit(partial(record_version, instance.application_id, reason="Created"))
 
 
+def record_baselines(**kwargs) -> None:
+    """After ``migrate``: applications that have no version yet (added before versions were kept) get their
+    configuration as it is as their first version, so the first change made to them can be rolled back."""
+    for application_id in Application.objects.filter(deleted_at__isnull=True, job__isnull=False,
+                                                      configuration_versions__isnull=True).values_list("pk",
+                                                                                                       flat=True):
+        record_version(application_id, reason="The configuration when versions began to be kept")
+
+
 def connect() -> None:
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
     post_save.connect(_audited, sender=AuditEvent, dispatch_uid="configuration-versions-audit")
     post_save.connect(_job_created, sender=ProvisioningJob, dispatch_uid="configuration-versions-job")
+    # after every app's migrations (the portal's models as the code has them)
+    post_migrate.connect(record_baselines, sender=apps.get_app_config("portal_api"),
+                         dispatch_uid="configuration-versions-baselines")
 
 
 # ---------------------------------------------------------------------------- differences

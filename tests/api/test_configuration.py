@@ -244,3 +244,14 @@ def test_the_api_exports_imports_lists_compares_and_restores_versions(client, al
     production.job.refresh_from_db()
     assert production.job.interval_minutes == 40
     assert reader.get(path + "/versions").json()["value"][0]["reason"] == "Rolled back to version 1"
+
+
+def test_applications_added_before_versions_get_a_first_version_after_migrate(application):
+    from portal.api.versions import record_baselines
+
+    assert not ConfigurationVersion.objects.exists()
+    record_baselines()
+    record_baselines()  # once only
+    version = ConfigurationVersion.objects.get()
+    assert version.application == application and version.number == 1
+    assert version.configuration == export_configuration(application)
