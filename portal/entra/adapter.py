@@ -130,3 +130,11 @@ def password_refused(sender, credentials, request=None, **kwargs) -> None:
     tried = str(credentials.get("email") or credentials.get("username") or "")[:254]
     audit.record(AuditActivity.SIGN_IN, request=request, target_type="User", target_display=tried,
                  result=AuditResult.FAILURE, detail="Password sign-in refused: wrong email or password.")
+
+
+def signed_out(sender, request, user, **kwargs) -> None:
+    """Signing out ends the session: in the audit log like a session ended by an administrator."""
+    if user is None or request is None or getattr(request, "session_end_audited", False):
+        return
+    audit.record(AuditActivity.END_SESSION, request=request, actor=user, target=user, target_type="User",
+                 target_display=user.email, detail="Signed out.")

@@ -8,9 +8,10 @@ class EntraSignInConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
-        from django.contrib.auth.signals import user_login_failed
+        from django.contrib.auth.signals import user_logged_out, user_login_failed
 
-        from .adapter import password_refused, signed_in
+        from .adapter import password_refused, signed_in, signed_out
 
         user_logged_in.connect(signed_in, dispatch_uid="portal.entra.signed_in")
         user_login_failed.connect(password_refused, dispatch_uid="portal.entra.password_refused")
+        user_logged_out.connect(signed_out, dispatch_uid="portal.entra.signed_out")

@@ -56,6 +56,7 @@ class EntraSessionRefresh:
             user = request.user
             audit.record(AuditActivity.END_SESSION, request=request, actor=user, target=user, target_type="User",
                          target_display=user.email, detail=f"Session ended: {answer.reason}")
+            request.session_end_audited = True  # (not a second event for the sign-out itself)
             logout(request)
             messages.error(request, f"You were signed out: {answer.reason}")
             return redirect(settings.LOGIN_URL)

@@ -57,3 +57,11 @@ def test_a_wrong_password_is_audited_without_the_password(client, django_user_mo
     event = AuditEvent.objects.get(activity=AuditActivity.SIGN_IN, result=AuditResult.FAILURE)
     assert event.detail == "Password sign-in refused: wrong email or password."
     assert "not-the-password-9" not in str(event.__dict__)
+
+
+def test_signing_out_is_in_the_audit_log(client, django_user_model):
+    user = django_user_model.objects.create_user("pat", "pat@example.org", PASSWORD)
+    post_password(client, "pat@example.org")
+    client.post(reverse("account_logout"))
+    event = AuditEvent.objects.get(activity=AuditActivity.END_SESSION)
+    assert (event.actor, event.detail) == (user, "Signed out.")
