@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -136,7 +136,11 @@ def _reset_scope(body: dict) -> set[str]:
 
 
 @extend_schema(tags=TAG_JOBS, summary="Restart provisioning (criteria.resetScope)", request=OpenApiTypes.OBJECT,
-               responses={204: None, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+               responses={204: None, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+               examples=[OpenApiExample("Restart provisioning", request_only=True, value={
+                   "criteria": {"resetScope": "Watermark, Escrows, QuarantineState"}}),
+                   OpenApiExample("Run the staged deletions", request_only=True, value={
+                       "criteria": {"resetScope": "ForceDeletes"}})])
 @api_view(["POST"])
 def job_restart(request: Request, sp_id: str, job_id: str) -> Response:
     """Empty, None, Watermark, Escrows, QuarantineState or Full: the portal's Restart provisioning (delta links,
@@ -186,7 +190,10 @@ def _on_demand_result(request: Request, run: OnDemandRun) -> dict:
 
 
 @extend_schema(tags=TAG_JOBS, summary="Provision one user or group now", request=OpenApiTypes.OBJECT,
-               responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+               responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+               examples=[OpenApiExample("One user", request_only=True, value={"parameters": [{
+                   "subjects": [{"objectId": "<the user's object id>", "objectTypeName": "User"}],
+                   "ruleId": "dropbox"}]})])
 @api_view(["POST"])
 def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Response:
     """Graph's parameters shape; answers with the steps the portal's Provision on demand page shows, once the
@@ -205,7 +212,8 @@ def job_provision_on_demand(request: Request, sp_id: str, job_id: str) -> Respon
 
 
 @extend_schema(tags=TAG_JOBS, summary="Test the stored credentials (Test Connection)", request=OpenApiTypes.OBJECT,
-               responses={204: None, 400: OpenApiTypes.OBJECT})
+               responses={204: None, 400: OpenApiTypes.OBJECT},
+               examples=[OpenApiExample("Saved credentials", request_only=True, value={"useSavedCredentials": True})])
 @api_view(["POST"])
 def job_validate_credentials(request: Request, sp_id: str, job_id: str) -> Response:
     job = _job(request, sp_id, job_id, write=True)
