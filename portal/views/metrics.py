@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -19,6 +21,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from provisioning.audit import client_ip
 from provisioning.metrics.collector import render
+
+log = logging.getLogger(__name__)
 
 
 @never_cache
@@ -35,7 +39,12 @@ def metrics(request: HttpRequest) -> HttpResponse:
                                 content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(render(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    try:
+        body = render()
+    except DatabaseError as exc:  # the scrape fails (Prometheus' up == 0) without a server error's traceback
+        log.warning("Metrics could not be read: the database does not answer (%s)", exc.__class__.__name__)
+        return HttpResponse("The database does not answer.\n", status=503, content_type="text/plain")
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def _address_allowed(address: str | None, networks: list[str]) -> bool:

@@ -103,6 +103,20 @@ def test_with_both_an_allowed_address_needs_the_token_too(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
 
 
+def test_without_its_database_the_scrape_fails_plainly(client, token, monkeypatch):
+    from django.db import OperationalError
+
+    from portal.views import metrics as view
+
+    def no_database():
+        raise OperationalError("connection to server at 10.0.0.5 refused")
+
+    monkeypatch.setattr(view, "render", no_database)
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 503
+    assert b"10.0.0.5" not in response.content
+
+
 def test_only_get_and_head_are_answered(client, token):
     assert client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
     assert client.head("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
