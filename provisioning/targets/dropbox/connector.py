@@ -358,8 +358,14 @@ class DropboxConnector:
             self.set_admin_roles(account_id, self.role_ids_for(changes[ADMIN_ROLE]))
         args = {_PROFILE_ARGS[name]: value for name, value in changes.items() if name in _PROFILE_ARGS}
         if args:
-            self._call("update a member's profile", self.client.team_members_set_profile_v2,
-                       team.UserSelectorArg.team_member_id(account_id), write=True, **args)
+            try:  # the SDK's own argument checks, before anything is sent
+                arg = team.MembersSetProfileArg(user=team.UserSelectorArg.team_member_id(account_id), **args)
+            except ValidationError as exc:
+                raise dropbox_error(exc, action="update a member's profile") from exc
+            # The answer (the member's whole profile) is not needed: it is not decoded either.
+            self._json_call("update a member's profile", team.members_set_profile_v2,
+                            stone_serializers.json_compat_obj_encode(team.members_set_profile_v2.arg_type, arg),
+                            write=True)
 
     def disable(self, account_id: str, *, wipe_devices: bool = False) -> None:
         self._call("suspend a member", self.client.team_members_suspend,
