@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.settings import api_settings
 
 from . import views
-from .authentication import PersonalTokenAuthentication
 from .errors import not_found
 from .permissions import PortalRole
 
@@ -16,9 +16,10 @@ JOB = "servicePrincipals/<str:sp_id>/synchronization/jobs/<str:job_id>"
 
 
 class OpenApiDescription(SpectacularJSONAPIView):
-    """The OpenAPI 3 description: with a token, or in the signed-in portal (the docs page fetches it)."""
+    """The OpenAPI 3 description: with any token the API takes, or in the signed-in portal (the docs page
+    fetches it)."""
 
-    authentication_classes = (PersonalTokenAuthentication, SessionAuthentication)
+    authentication_classes = (*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication)
     permission_classes = (PortalRole,)
 
 

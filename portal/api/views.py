@@ -81,6 +81,7 @@ def _refused(exc: jobs.JobError) -> GraphError:
 
 # ---------------------------------------------------------------------------- jobs
 @extend_schema(tags=TAG_JOBS, summary="List the synchronization jobs of a service principal",
+               operation_id="servicePrincipals_synchronization_jobs_list",
                responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 def job_list(request: Request, sp_id: str) -> Response:
@@ -399,6 +400,7 @@ def job_configuration(request: Request, sp_id: str, job_id: str) -> Response:
 
 
 @extend_schema(tags=TAG_CONFIGURATION, summary="The versions of the job's configuration, newest first",
+               operation_id="servicePrincipals_synchronization_jobs_configuration_versions_list",
                responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 def job_configuration_versions(request: Request, sp_id: str, job_id: str) -> Response:
