@@ -125,3 +125,12 @@ def test_the_settings_refuse_to_start_without_a_secret_key_when_debug_is_off(tmp
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "Set SECRET_KEY" in result.stderr
+
+
+def test_the_migrations_hold_every_model_change(tmp_path):
+    # A model (or a choice list) changed without its migration would be applied nowhere.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
