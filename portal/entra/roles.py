@@ -72,9 +72,6 @@ class DirectoryAnswer:
     reason: str = ""
 
 
-_portal_sp_id: dict[str, str] = {}
-
-
 def _portal_service_principal(source) -> dict:
     client_id = settings.ENTRA_SIGN_IN_CLIENT_ID
     sp = source.find_service_principal(client_id)
