@@ -8,14 +8,20 @@ already exist (a log row already recorded, a link to update) the rows are
 copied into a scratch table first and moved with one ``INSERT … ON CONFLICT``.
 Either way all the rows land or none do (a savepoint inside the caller's
 transaction), and an error is Django's own.
+
+Rows come as unsaved model instances or, where a cycle writes many, as plain
+dicts of column values keyed by field ``attname`` (``job_id``, not ``job``):
+building a model instance costs more than copying its row. A dict leaves out
+what the model's defaults fill in.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import orjson
 from django.db import connection, models, transaction
@@ -27,9 +33,10 @@ BULK = 2000
 _scratch = itertools.count()
 
 
-def _fields(model: type[models.Model]) -> list[models.Field]:
+@functools.cache
+def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     """The columns an insert writes: every concrete one except an automatic primary key."""
-    return [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+    return tuple(f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField)))
 
 
 def _converters(fields: Sequence[models.Field]) -> list:
@@ -69,10 +76,40 @@ def _json(value, f: models.JSONField):
     return json.dumps(value, cls=f.encoder)
 
 
-def _rows(objs: Iterable[models.Model], fields: Sequence[models.Field]) -> Iterator[list]:
-    converters = _converters(fields)
+def _value_converters(fields: Sequence[models.Field]) -> list:
+    """For each column, how a plain row (a dict by attname) gives what COPY sends: its value (psycopg adapts
+    strings, numbers, UUIDs and aware datetimes itself), JSON as its text, a missing value as the field's
+    default, an automatic date as now."""
+    now = timezone.now()
+    converters = []
+    for f in fields:
+        attname = f.attname
+        if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
+            converters.append(lambda row, attname=attname: row.get(attname) or now)
+        elif isinstance(f, models.JSONField):
+            default = f.get_default()
+            converters.append(lambda row, attname=attname, f=f, default=default: _json(row.get(attname, default), f))
+        elif f.has_default():
+            default = f.get_default()
+            converters.append(lambda row, attname=attname, default=default: row.get(attname, default))
+        elif f.null:
+            converters.append(lambda row, attname=attname: row.get(attname))
+        else:
+            converters.append(operator.itemgetter(attname))  # a column without default: every row names it
+    return converters
+
+
+def _rows(objs: Sequence, fields: Sequence[models.Field]) -> Iterator[list]:
+    if not objs:
+        return
+    converters = _value_converters(fields) if isinstance(objs[0], Mapping) else _converters(fields)
     for obj in objs:
         yield [convert(obj) for convert in converters]
+
+
+def _instances(model: type[models.Model], objs: list) -> list[models.Model]:
+    """Model instances for these rows (Django's bulk_create wants instances)."""
+    return [model(**obj) if isinstance(obj, Mapping) else obj for obj in objs]
 
 
 def _copy(table: str, columns: Sequence[str], rows: Iterable[list]) -> None:
@@ -84,7 +121,7 @@ def _copy(table: str, columns: Sequence[str], rows: Iterable[list]) -> None:
             copy.write_row(row)
 
 
-def _through_scratch(model: type[models.Model], objs: list[models.Model], conflict: str) -> None:
+def _through_scratch(model: type[models.Model], objs: list, conflict: str) -> None:
     """Copy rows into a scratch table shaped like the model's, then move them with one statement
     ending in ``conflict`` (an ``ON CONFLICT`` clause)."""
     fields = _fields(model)
@@ -103,15 +140,16 @@ def _through_scratch(model: type[models.Model], objs: list[models.Model], confli
             cursor.execute(f"DROP TABLE {quote(scratch)}")
 
 
-def _bulk_create(model: type[models.Model], objs: list[models.Model], **options) -> None:
+def _bulk_create(model: type[models.Model], objs: list, **options) -> None:
     """Elsewhere than PostgreSQL: Django's bulk_create, in batches, all or none."""
+    objs = _instances(model, objs)
     with transaction.atomic():
         for batch in chunked(objs, BULK):
             model.objects.bulk_create(batch, **options)
 
 
-def insert_rows(model: type[models.Model], objs: Iterable[models.Model], *, ignore_conflicts: bool = False) -> None:
-    """Insert these unsaved model instances (their primary keys are not read back). With
+def insert_rows(model: type[models.Model], objs: Iterable, *, ignore_conflicts: bool = False) -> None:
+    """Insert these unsaved model instances or plain rows (primary keys are not read back). With
     ``ignore_conflicts``, rows that would break a unique constraint are left out, as
     ``bulk_create(ignore_conflicts=True)`` does."""
     objs = list(objs)
@@ -128,9 +166,9 @@ def insert_rows(model: type[models.Model], objs: Iterable[models.Model], *, igno
         _copy(model._meta.db_table, [f.column for f in fields], _rows(objs, fields))
 
 
-def upsert_rows(model: type[models.Model], objs: Iterable[models.Model], *, unique_fields: Sequence[str],
+def upsert_rows(model: type[models.Model], objs: Iterable, *, unique_fields: Sequence[str],
                 update_fields: Sequence[str]) -> None:
-    """Insert these instances, or update ``update_fields`` of the row already holding the same
+    """Insert these instances or plain rows, or update ``update_fields`` of the row already holding the same
     ``unique_fields``, as ``bulk_create(update_conflicts=True, ...)`` does."""
     objs = list(objs)
     if not objs:

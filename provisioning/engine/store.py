@@ -155,9 +155,10 @@ class Store:
             return
         with transaction.atomic():
             SourceMembership.objects.filter(job=self.job).delete()
-            rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
+            job_id = self.job.pk
+            rows = [{"job_id": job_id, "group_id": gid, "member_id": mid, "member_type": kind}
                     for kind, table in (("user", users), ("group", groups))
-                    for gid, members in table.items() for mid in members)
+                    for gid, members in table.items() for mid in members]
             insert_rows(SourceMembership, rows)
 
     def replace_group_memberships(self, group_ids: set[str], users: dict[str, set[str]],
@@ -167,9 +168,10 @@ class Store:
             return
         with transaction.atomic():
             SourceMembership.objects.filter(job=self.job, group_id__in=list(group_ids)).delete()
-            rows = (SourceMembership(job=self.job, group_id=gid, member_id=mid, member_type=kind)
+            job_id = self.job.pk
+            rows = [{"job_id": job_id, "group_id": gid, "member_id": mid, "member_type": kind}
                     for kind, table in (("user", users), ("group", groups))
-                    for gid, members in table.items() for mid in members)
+                    for gid, members in table.items() for mid in members]
             insert_rows(SourceMembership, rows, ignore_conflicts=True)
 
     def apply_membership_changes(self, added: Iterable[MemberChange], removed: Iterable[MemberChange],
@@ -185,8 +187,9 @@ class Store:
                 by_group[change.group_id].append(change.member_id)
             for gid, mids in by_group.items():
                 SourceMembership.objects.filter(job=self.job, group_id=gid, member_id__in=mids).delete()
-            insert_rows(SourceMembership, (SourceMembership(job=self.job, group_id=c.group_id, member_id=c.member_id,
-                                                             member_type=c.kind) for c in added), ignore_conflicts=True)
+            job_id = self.job.pk
+            insert_rows(SourceMembership, [{"job_id": job_id, "group_id": c.group_id, "member_id": c.member_id,
+                                            "member_type": c.kind} for c in added], ignore_conflicts=True)
 
     def assignments(self) -> list[dict]:
         return [
@@ -225,10 +228,11 @@ class Store:
             plan.change_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
         if self.read_only:
             return
-        insert_rows(PendingWrite, (
-            PendingWrite(job=self.job, cycle_id=cycle_id, change_id=plan.change_id, initiated_by=self.initiated_by,
-                         object_type=plan.object_type, source_id=plan.source_id, action=plan.action,
-                         plan=plan_to_json(plan)) for plan in plans))
+        job_id, initiated_by = self.job.pk, self.initiated_by
+        insert_rows(PendingWrite, [
+            {"job_id": job_id, "cycle_id": cycle_id, "change_id": plan.change_id, "initiated_by": initiated_by,
+             "object_type": plan.object_type, "source_id": plan.source_id, "action": plan.action,
+             "plan": plan_to_json(plan)} for plan in plans])
 
     def pending_writes(self, *, on_demand_older_than: timedelta = timedelta(minutes=10)) -> list[PendingWrite]:
         """Writes announced by runs that are over (a cycle of this job that is not this one; provision on
@@ -277,7 +281,8 @@ class Store:
         self.counters[action][status] += 1
         self.processed += 1
 
-    def _link_row(self, plan: Plan, result: Result | None, now: datetime) -> ObjectLink:
+    def _link_row(self, plan: Plan, result: Result | None, now: datetime) -> dict:
+        """The link's row (a plain dict by column, see :mod:`provisioning.bulk`)."""
         action = result.action if result else plan.action
         if action == Action.DISABLE:
             state, disabled_at = LinkState.DISABLED, now
@@ -287,18 +292,18 @@ class Store:
         else:
             state, disabled_at = LinkState.ACTIVE, None
         exported = (result.exported if result and result.exported else plan.values) or {}
-        return ObjectLink(
-            job=self.job, object_type=plan.object_type, source_id=plan.source_id,
-            target_id=(result.target_id if result and result.target_id else plan.target_id),
-            display_name=plan.display_name[:300], user_principal_name=plan.upn[:300],
-            target_email=((result.target_label if result else "") or plan.target_label)[:300],
+        return {
+            "job_id": self.job.pk, "object_type": plan.object_type, "source_id": plan.source_id,
+            "target_id": (result.target_id if result and result.target_id else plan.target_id),
+            "display_name": plan.display_name[:300], "user_principal_name": plan.upn[:300],
+            "target_email": ((result.target_label if result else "") or plan.target_label)[:300],
             # Users keep their attribute values; groups also keep the member ids they were given.
-            state=state, exported=exported if plan.object_type == ObjectType.GROUP
+            "state": state, "exported": exported if plan.object_type == ObjectType.GROUP
             else {k: v for k, v in exported.items() if k != "members"},
-            disabled_at=disabled_at, updated_at=now,
+            "disabled_at": disabled_at, "updated_at": now,
             # kept from the link's first row (the upsert does not update it)
-            matched_by=("created" if action == Action.CREATE and not plan.newly_linked else plan.matched_by)[:60],
-        )
+            "matched_by": ("created" if action == Action.CREATE and not plan.newly_linked else plan.matched_by)[:60],
+        }
 
     def _escrow(self, result: Result, now: datetime) -> None:
         plan = result.plan
@@ -312,7 +317,8 @@ class Store:
         )
 
     def _log(self, plan: Plan, action: str, status: str, now: datetime, result: Result | None, *,
-             cycle_id=_CURRENT, initiated_by: str = "") -> ProvisioningLog:
+             cycle_id=_CURRENT, initiated_by: str = "") -> dict:
+        """The log row (a plain dict by column, see :mod:`provisioning.bulk`)."""
         error = result.error if result else None
         steps = list(plan.steps)
         perform = f"{action}: {plan.reason}".strip()
@@ -326,22 +332,25 @@ class Store:
             cycle_id = self.cycle.cycle_id if self.cycle else None
         change_id = plan.change_id or uuid.uuid5(
             uuid.NAMESPACE_URL, f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{action}")
-        return ProvisioningLog(
-            job=self.job, activity_time=now, cycle_id=cycle_id,
-            change_id=change_id, initiated_by=initiated_by or self.initiated_by,
-            object_type=plan.object_type, action=action, status=status,
-            error_code=(error.code if error is not None else (plan.code if status != LogStatus.SUCCESS else ""))[:120],
-            error_reason=(error.message if error is not None else (plan.reason if status != LogStatus.SUCCESS else "")),
-            recommendation=(error.recommendation if error is not None and error.recommendation
-                            else plan.recommendation),
-            source_id=plan.source_id, source_display_name=plan.display_name[:300], source_upn=plan.upn[:300],
-            target_id=(result.target_id if result and result.target_id else plan.target_id)[:120],
-            target_email=((result.target_label if result else "") or plan.target_label)[:300],
-            steps=steps,
-            modified_properties=[{"name": n, "old": _show(o), "new": _show(v)}
-                                 for n, o, v in planned_changes(plan, action)],
-            duration_ms=result.duration_ms if result else 0,
-        )
+        return {
+            "job_id": self.job.pk, "activity_time": now, "cycle_id": cycle_id,
+            "change_id": change_id, "initiated_by": initiated_by or self.initiated_by,
+            "object_type": plan.object_type, "action": action, "status": status,
+            "error_code": (error.code if error is not None
+                           else (plan.code if status != LogStatus.SUCCESS else ""))[:120],
+            "error_reason": (error.message if error is not None
+                             else (plan.reason if status != LogStatus.SUCCESS else "")),
+            "recommendation": (error.recommendation if error is not None and error.recommendation
+                               else plan.recommendation),
+            "source_id": plan.source_id, "source_display_name": plan.display_name[:300],
+            "source_upn": plan.upn[:300],
+            "target_id": (result.target_id if result and result.target_id else plan.target_id)[:120],
+            "target_email": ((result.target_label if result else "") or plan.target_label)[:300],
+            "steps": steps,
+            "modified_properties": [{"name": n, "old": _show(o), "new": _show(v)}
+                                    for n, o, v in planned_changes(plan, action)],
+            "duration_ms": result.duration_ms if result else 0,
+        }
 
     # ------------------------------------------------------------------ progress, lease, stop
     def flush(self, force: bool = False) -> None:
@@ -406,8 +415,9 @@ class _Batch:
 
     def __init__(self, store: Store, now: datetime):
         self.store, self.now = store, now
-        self.logs: list[ProvisioningLog] = []
-        self.upserts: dict[tuple[str, str], ObjectLink] = {}
+        #: rows, as plain dicts (see :mod:`provisioning.bulk`)
+        self.logs: list[dict] = []
+        self.upserts: dict[tuple[str, str], dict] = {}
         self.unlinks: dict[str, list[str]] = defaultdict(list)
         self.escrow_add: list[Result] = []
         self.escrow_clear: dict[str, list[str]] = defaultdict(list)

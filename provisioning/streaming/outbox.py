@@ -15,13 +15,13 @@ def _destinations(kind: str) -> list[int]:
 
 def enqueue_logs(rows: Sequence) -> None:
     """One outbox entry per enabled destination for these provisioning log rows (just inserted, in
-    the caller's transaction). Rows are named by ``change_id``, which the engine sets before writing."""
+    the caller's transaction; model instances or plain rows). Rows are named by ``change_id``, which the engine sets before writing."""
     if not rows:
         return
     destinations = _destinations(StreamEntry.LOG)
     if not destinations:
         return
-    refs = [str(row.change_id) for row in rows]
+    refs = [str(row["change_id"] if isinstance(row, dict) else row.change_id) for row in rows]
     StreamEntry.objects.bulk_create(
         [StreamEntry(destination_id=pk, kind=StreamEntry.LOG, refs=refs) for pk in destinations])
 
