@@ -245,6 +245,10 @@ class TargetConnector(Protocol):
     dry_run: bool
     #: called with the pause when the target asks the engine to slow down
     on_rate_limit: Callable[[float], None] | None
+    # A connector may also have ``call_limit`` (None until the engine sets it): then every call it
+    # sends holds a place in that limit (``acquire()``, ``release(ok)``) while it is in flight, not
+    # while it waits for an async job or a rate limit to pass, and the engine bounds its calls
+    # rather than its writes. A connector without it has each write bounded as a whole.
 
     def authenticated_admin(self) -> Account:
         """The admin account whose authorization the portal uses."""

@@ -76,3 +76,46 @@ def test_no_more_than_the_limit_are_ever_in_flight():
     for t in threads:
         t.join(10)
     assert max(seen) == 3 and len(seen) == 9
+
+
+def test_against_dropbox_the_limit_bounds_calls_in_flight_not_writes_waiting_for_their_jobs(dbx, refresh_token):
+    """Each add of 20 members is a call, a wait for its async job, and a look at the job: while it waits it holds
+    no place, so more adds are under way than there are places, and the calls in flight never pass the limit."""
+    from provisioning.constants import Action, ObjectType
+    from provisioning.engine.execution import Executor
+    from provisioning.engine.types import Plan
+    from tests.fakes import engine_config
+    from tests.services import dropbox_connector
+
+    dbx.configure(async_job_seconds=0.4)
+    connector = dropbox_connector(refresh_token)
+    executor = Executor(connector, engine_config(), max_workers=2, initial=2)
+    assert connector.call_limit is executor.limit
+
+    most_calls, most_writes, writes = [0], [0], [0]
+    lock = threading.Lock()
+    acquire, execute = executor.limit.acquire, executor._execute
+
+    def counted_acquire():
+        acquire()
+        with lock:
+            most_calls[0] = max(most_calls[0], executor.limit.active)
+
+    def counted_execute(unit):
+        with lock:
+            writes[0] += 1
+            most_writes[0] = max(most_writes[0], writes[0])
+        try:
+            return execute(unit)
+        finally:
+            with lock:
+                writes[0] -= 1
+
+    executor.limit.acquire, executor._execute = counted_acquire, counted_execute
+    plans = [Plan(ObjectType.USER, Action.CREATE, f"u{i}", values={"email": f"inflight.{i}@contoso.com"})
+             for i in range(120)]
+    results = list(executor.run(plans))
+    assert [r.status for r in results] == ["Success"] * 120
+    assert len({r.target_id for r in results}) == 120
+    assert most_calls[0] <= 2
+    assert most_writes[0] >= 4  # six adds of 20, more than two at a time while their jobs ran
