@@ -83,3 +83,40 @@ def test_server_errors_while_listing_are_transient(dbx, connector):
     connector.client._max_retries_on_error = 0
     with pytest.raises(TransientError):
         list(connector.iter_accounts())
+
+
+def test_the_json_sent_for_adds_is_what_stone_would_send(dbx, connector, monkeypatch):
+    """Members and group members are sent as JSON built by the connector: it must be, key for key, what the
+    SDK's own encoding of the same arguments gives (Stone leaves out unset fields), and Dropbox takes it."""
+    from stone.backends.python_rsrc import stone_serializers
+
+    sent, send = [], connector._send_json
+    monkeypatch.setattr(connector, "_send_json", lambda route, arg: sent.append((route, arg)) or send(route, arg))
+    outcomes = connector.create_batch([
+        NewAccount({"email": "stone.full@contoso.com", "givenName": "Zoë", "surname": "O'Neil", "externalId": "ext-9"},
+                   send_welcome_email=False),
+        NewAccount({"email": "stone.bare@contoso.com", "givenName": "", "surname": None})])
+    assert [o.kind for o in outcomes] == ["created", "created"]
+    group = connector.create_group({"groupName": "Stone check"})
+    connector.add_group_members(group.id, [o.account.id for o in outcomes])
+    assert set(connector.iter_group_members(group.id)) == {o.account.id for o in outcomes}
+    (add_route, add_arg), *_polls = [(r, a) for r, a in sent if r is team.members_add_v2]
+    (group_route, group_arg), = [(r, a) for r, a in sent if r is team.groups_members_add]
+    expected_add = team.MembersAddV2Arg([
+        team.MemberAddV2Arg(member_email="stone.full@contoso.com", member_given_name="Zoë", member_surname="O'Neil",
+                            member_external_id="ext-9", send_welcome_email=False),
+        team.MemberAddV2Arg(member_email="stone.bare@contoso.com", send_welcome_email=True)])
+    assert add_route is team.members_add_v2
+    assert add_arg == stone_serializers.json_compat_obj_encode(add_route.arg_type, expected_add)
+    expected_group = team.GroupMembersAddArg(
+        team.GroupSelector.group_id(group.id),
+        [team.MemberAccess(team.UserSelectorArg.team_member_id(o.account.id), team.GroupAccessType.member)
+         for o in outcomes], return_members=False)
+    assert group_route is team.groups_members_add
+    assert group_arg == stone_serializers.json_compat_obj_encode(group_route.arg_type, expected_group)
+
+
+def test_a_member_the_sdk_would_refuse_is_refused_before_anything_is_sent(connector, monkeypatch):
+    monkeypatch.setattr(connector, "_send_json", lambda *_: pytest.fail("nothing may be sent"))
+    with pytest.raises(BadDataError):
+        connector.create_batch([NewAccount({"email": "x" * 300 + "@contoso.com"})])
