@@ -10,7 +10,10 @@ the only place in the project that knows about that rewriting.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -61,13 +64,43 @@ class RoutingAdapter(HTTPAdapter):
         return calls.observe(real_url, super().send, request, *args, **kwargs)
 
 
+class _Session(requests.Session):
+    """A session that reads the environment (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) once per
+    origin rather than on every request, as a cycle sends thousands to the same two hosts; and never
+    ``~/.netrc``, whose basic credentials would replace the SDKs' own Authorization header."""
+
+    def __init__(self):
+        super().__init__()
+        self.trust_env = False  # the environment is applied below, read once per origin
+        self._environment: dict[str, tuple[dict, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def _of(self, url: str) -> tuple[dict, str | None]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._environment.get(origin)
+        if found is None:
+            proxies = requests.utils.get_environ_proxies(url, no_proxy=None)
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+            with self._lock:
+                found = self._environment.setdefault(origin, (proxies, bundle))
+        return found
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        environment_proxies, bundle = self._of(url)
+        proxies = {**environment_proxies, **(proxies or {})}
+        if bundle and (verify is True or verify is None):
+            verify = bundle
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
 def routed_session(routes: Mapping[str, str], *, pool_size: int = 32) -> requests.Session:
     """A ``requests.Session`` for the SDKs that honours ``routes``.
 
     ``pool_size`` bounds the connections kept per host; the engine runs that many
     requests at once at most, so a larger pool would only hold idle sockets.
     """
-    session = requests.Session()
+    session = _Session()
     adapter = RoutingAdapter(routes, pool_connections=8, pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -253,3 +253,21 @@ def test_the_last_team_admin_keeps_the_role_and_nothing_else_changes(connector, 
     after = connector.find_one("id", admin.id)
     assert after.roles == admin.roles
     assert after.values["givenName"] == admin.values["givenName"]
+
+
+def test_the_sdks_session_takes_proxies_and_ca_bundle_from_the_environment(monkeypatch):
+    """Read once per origin, but read: a proxy for one host, none for a host NO_PROXY names, the CA bundle the
+    environment gives; and no ~/.netrc, whose basic credentials would replace the SDK's Authorization."""
+    from provisioning.connectors.routing import routed_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.contoso.test:3128")
+    monkeypatch.setenv("NO_PROXY", "graph.microsoft.com")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/contoso/ca.pem")
+    session = routed_session({})
+    dropbox = session.merge_environment_settings("https://api.dropboxapi.com/2/team/get_info", {}, False, None, None)
+    graph = session.merge_environment_settings("https://graph.microsoft.com/v1.0/users", {}, False, None, None)
+    assert dropbox["proxies"].get("https") == "http://proxy.contoso.test:3128"
+    assert "https" not in graph["proxies"]
+    assert dropbox["verify"] == graph["verify"] == "/etc/contoso/ca.pem"
+    assert session.merge_environment_settings("https://api.dropboxapi.com/2/x", {}, False, False, None)["verify"] is False
+    assert session.trust_env is False
