@@ -41,6 +41,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores, every process) since it started."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def child(env: dict, *args: str, profile: str = "") -> tuple[float, float, float, str]:
     """Run manage.py in a child process: (seconds, peak RSS in MB, CPU seconds, output). With
     ``profile`` (a file name), py-spy samples it and writes the top functions there."""
@@ -119,7 +126,9 @@ def run(args, users: int, changes: list[int]) -> dict:
               f"{args.latency_ms:.0f} ms latency on every call, PostgreSQL, {args.workers} writes in flight")
         graph_cpu, dropbox_cpu = cpu_seconds(graph.proc.pid), cpu_seconds(dropbox.proc.pid)
         dropbox.reset_stats()
+        busy = machine_busy_seconds()
         seconds, peak_mb, cpu, output = child(env, "provision", "--workers", str(args.workers), profile=profile)
+        busy = machine_busy_seconds() - busy
         graph_cpu, dropbox_cpu = cpu_seconds(graph.proc.pid) - graph_cpu, cpu_seconds(dropbox.proc.pid) - dropbox_cpu
         print(output.rstrip())
         cycle_seconds, _ = last_cycle()
@@ -133,7 +142,13 @@ def run(args, users: int, changes: list[int]) -> dict:
         print(f"  CPU              cycle's process {cpu:.1f} s ({cpu * per_k:.2f} s per 1,000 users); Graph emulator "
               f"{graph_cpu:.1f} s ({graph_cpu * per_k:.2f}), Dropbox emulator {dropbox_cpu:.1f} s "
               f"({dropbox_cpu * per_k:.2f})")
+        others = max(0.0, busy - cpu - graph_cpu - dropbox_cpu)
+        print(f"  machine          {busy:.1f} CPU seconds busy in all (of {seconds * os.cpu_count():.0f} on "
+              f"{os.cpu_count()} cores), of which {others:.1f} s in other processes (PostgreSQL above all)")
         print(f"  peak memory      {peak_mb:.0f} MB (the cycle's process)")
+        for route, n in sorted(dropbox.stats()["requests"].items(), key=lambda kv: -kv[1]):
+            if route.startswith("POST /2/") and n >= users // 1000:
+                print(f"    {route:<50} {n:,}")
         if profile:
             print(f"  profile          {profile} (py-spy raw); most often on the stack:")
             for share, frame in top_of_profile(profile):

@@ -59,7 +59,9 @@ def phase(args, workers: int) -> dict:
             f"--admin-password={password}", f"--member-password={password}x", "--licenses",
             str(args.users_per_app * 2), "--latency-ms", latency, "--async-job-seconds", "0.2"))
         env = {
-            **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true",
+            # as workers run in production: DEBUG off (with it on, Django also times and keeps every query)
+            **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(40), "STATIC_MANIFEST": "false",
             "DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url,
             "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,

@@ -61,7 +61,9 @@ def bench_tenant(database_url: str, users: int, *, latency_ms: float, dropbox_ar
                               f"--admin-token={admin_token}", "--licenses", str(users * 2),
                               "--latency-ms", str(latency_ms), *dropbox_args)
     environment = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "DATABASE_URL": database_url,
+        # as a worker runs in production: DEBUG off (with it on, Django also times and keeps every query)
+        **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40), "STATIC_MANIFEST": "false", "DATABASE_URL": database_url,
         "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,
         "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": app_secret, "PYTHONPATH": str(ROOT),
