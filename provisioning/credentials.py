@@ -39,7 +39,11 @@ def describe_team(connector: TargetConnector) -> TeamIdentity:
 
 def check_connection(job) -> ConnectionResult:
     """Call the target with the stored credentials and check that the authorizing
-    account is an active admin. Stores nothing (see :func:`provisioning.jobs.test_connection`)."""
+    account is an active admin. Stores nothing (see :func:`provisioning.jobs.test_connection`).
+
+    Raises :class:`~provisioning.connectors.errors.ConfigurationError` when the portal itself lacks a
+    setting the target needs (its app key, say): nothing could be tested, and that says nothing of the
+    stored credentials."""
     from . import connections
 
     package = package_of(job)
@@ -49,8 +53,9 @@ def check_connection(job) -> ConnectionResult:
             False, f"The portal is not authorized against {names.service} yet.",
             f"Select Authorize and sign in with a {names.container} admin account.",
         )
+    connector = connections.target(job, interactive=True)  # builds only: no call is made yet
     try:
-        identity = describe_team(connections.target(job, interactive=True))
+        identity = describe_team(connector)
     except CredentialsError as exc:
         explained = package.explain_rejection(exc, job.target_admin_email) if package.explain_rejection else None
         if explained:

@@ -212,7 +212,8 @@ def authorization_failed(job: ProvisioningJob, actor: Actor, message: str) -> No
 
 
 def test_connection(job: ProvisioningJob):
-    """Test Connection: call the target with the stored credentials; the result is kept on the job."""
+    """Test Connection: call the target with the stored credentials; the result is kept on the job. Raises
+    ConfigurationError, with nothing kept, when the portal lacks a setting to call the target at all."""
     from .credentials import check_connection
 
     result = check_connection(job)

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from provisioning import audit, jobs
+from provisioning.connectors import errors as connector_errors
 from provisioning.constants import AuditActivity, AuditResult
 from provisioning.log_export import graph_summary
 from provisioning.logs import Cursor, LogPage, older_than
@@ -228,7 +229,11 @@ def job_validate_credentials(request: Request, sp_id: str, job_id: str) -> Respo
     if not job.is_authorized:
         raise GraphError(400, "No credentials are saved: authorize the portal on the Provisioning page first.",
                          code="CredentialValidationUnavailable")
-    result = jobs.test_connection(job)
+    try:
+        result = jobs.test_connection(job)
+    except connector_errors.ConfigurationError as exc:  # the portal's own settings: nothing tested, nor recorded
+        raise GraphError(400, f"{exc.message} {exc.recommendation}".strip(),
+                         code="CredentialValidationUnavailable") from None
     audit.record(AuditActivity.UPDATE_SETTINGS, request=request, application=job.application,
                  target=job.application, result=AuditResult.SUCCESS if result.ok else AuditResult.FAILURE,
                  detail=f"Test Connection (validateCredentials): {result.message}")

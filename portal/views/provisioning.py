@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from provisioning import connections, jobs
-from provisioning.connectors.errors import ConnectorError
+from provisioning.connectors.errors import ConfigurationError, ConnectorError
 from provisioning.credentials import TeamIdentity, describe_team
 from provisioning.models import Application, ProvisioningJob
 from provisioning.targets import all_packages, package_of
@@ -110,7 +110,11 @@ def save(request: HttpRequest, app_id: UUID) -> HttpResponse:
     if action == "authorize":
         return _start_authorization(request, application)
     if action == "test":
-        result = jobs.test_connection(job)
+        try:
+            result = jobs.test_connection(job)
+        except ConfigurationError as exc:  # the portal's own settings: nothing was tested, nor recorded
+            messages.error(request, f"Test Connection could not run: {exc.message} {exc.recommendation}".strip())
+            return redirect("portal:provisioning", application.id)
         if result.ok:
             messages.success(request, result.message)
         else:

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
+from django.test import override_settings
 from django.utils import timezone
 
 from portal.api.models import ConfigurationVersion
@@ -79,6 +80,16 @@ def test_refusals_have_their_exit_codes(application, args, code, words):
     error = refused(*args)
     assert error.returncode == code and words in str(error), (error.returncode, str(error))
     assert not AuditEvent.objects.exists()
+
+
+@override_settings(DROPBOX_APP_KEY="")
+def test_validate_credentials_without_the_portal_s_dropbox_app_key_says_what_to_set(application):
+    job = _configured(application)
+    error = refused("jobs", "validate-credentials", job.job_id)
+    assert error.returncode == 4 and "The Dropbox app key is not configured" in str(error), str(error)
+    assert "DROPBOX_APP_KEY" in str(error)
+    job.refresh_from_db()
+    assert job.connection_ok is None and job.connection_checked_at is None
 
 
 def test_a_usage_error_exits_2_and_help_lists_the_exit_codes(capsys):

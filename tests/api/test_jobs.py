@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import override_settings
 
 from provisioning import jobs
 from provisioning.constants import AuditActivity, JobState
@@ -245,4 +246,15 @@ def test_validate_credentials_refuses_credentials_in_the_body_and_unauthorized_j
     error = graph_error(alice_api.post(job_path(application.job) + "/validateCredentials"), 400,
                         "CredentialValidationUnavailable")
     assert "No credentials are saved" in error["message"]
+    assert not AuditEvent.objects.exists()
+
+
+def test_validate_credentials_without_the_portal_s_dropbox_app_key_says_what_to_set(alice_api, job, services):
+    with override_settings(DROPBOX_APP_KEY=""):
+        error = graph_error(alice_api.post(job_path(job) + "/validateCredentials", {"useSavedCredentials": True}),
+                            400, "CredentialValidationUnavailable")
+    assert "The Dropbox app key is not configured" in error["message"]
+    assert "DROPBOX_APP_KEY" in error["message"]
+    job.refresh_from_db()
+    assert job.connection_ok is None and job.connection_checked_at is None and job.is_authorized
     assert not AuditEvent.objects.exists()

@@ -223,6 +223,18 @@ def test_a_quarantine_survives_a_passing_failure(job, services, no_waiting):
     assert job.state == JobState.QUARANTINED and job.quarantine_level == 2
 
 
+def test_a_cycle_without_the_portal_s_dropbox_app_key_quarantines_and_says_what_to_set(job, services):
+    from django.test import override_settings
+
+    with override_settings(DROPBOX_APP_KEY=""):
+        done = cycle(job)
+    assert done.status == CycleStatus.FAILED
+    assert done.error.startswith("The Dropbox app key is not configured"), done.error
+    assert job.state == JobState.QUARANTINED and job.quarantine_code == "DropboxAppNotConfigured"
+    assert "DROPBOX_APP_KEY" in job.quarantine_reason
+    assert not ObjectLink.objects.filter(job=job).exists(), "nothing was written to Dropbox"
+
+
 def test_a_disabled_user_never_touches_a_member_the_portal_did_not_link(job, services, demo_sp):
     graph, dbx = services
     (user,) = unassigned_users(graph, demo_sp, 1)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from emulators.dropbox.signin import sign_in_and_decide
@@ -213,6 +213,33 @@ def test_test_connection_reports_a_revoked_authorization(admin_client, applicati
     response = save(admin_client, application, action="test")
     page = page_text(admin_client.get(response["Location"]))
     assert "The Dropbox authorization was revoked or has expired." in page
+
+
+def test_test_connection_without_the_portal_s_dropbox_app_key_says_what_to_set(admin_client, application, services):
+    _, dbx = services
+    come_back(admin_client, dbx, start_authorize(admin_client, application))
+    before = ProvisioningJob.objects.get(application=application)
+    with override_settings(DROPBOX_APP_KEY=""):
+        response = save(admin_client, application, action="test")
+        assert response.status_code == 302
+        page = page_text(admin_client.get(response["Location"]))
+    assert "The Dropbox app key is not configured" in page
+    assert "DROPBOX_APP_KEY" in page
+    after = ProvisioningJob.objects.get(application=application)
+    assert (after.connection_checked_at, after.connection_ok, after.connection_message) == \
+        (before.connection_checked_at, before.connection_ok, before.connection_message), "nothing was recorded"
+    assert after.target_refresh_token == before.target_refresh_token
+
+
+@override_settings(DROPBOX_APP_KEY="")
+def test_authorize_without_the_portal_s_dropbox_app_key_says_what_to_set(admin_client, application):
+    response = save(admin_client, application, action="authorize")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:provisioning", args=[application.pk]), "it stays in the portal"
+    page = page_text(admin_client.get(response["Location"]))
+    assert "The Dropbox app key is not configured" in page
+    assert "DROPBOX_APP_KEY" in page
+    assert not ProvisioningJob.objects.get(application=application).is_authorized
 
 
 def test_test_connection_reports_an_unreachable_team(admin_client, application, services, settings, no_waiting):

@@ -8,9 +8,15 @@ from .schema import DEFAULT_MAPPINGS, NAMES, SCHEMA
 
 
 def connect(secret: str | None, *, dry_run: bool = False, **overrides):
-    """The connector for a stored refresh token, with the portal's Dropbox app settings."""
-    from .connector import DropboxConnector
+    """The connector for a stored refresh token, with the portal's Dropbox app settings (ConfigurationError
+    when the portal has no Dropbox app: the SDK needs its key to refresh a token)."""
+    from django.conf import settings
 
+    from .connector import DropboxConnector
+    from .errors import app_not_configured
+
+    if not settings.DROPBOX_APP_KEY:
+        raise app_not_configured()
     return DropboxConnector.from_settings(secret, dry_run=dry_run, **overrides)
 
 

@@ -64,6 +64,17 @@ def _camel(tag: str) -> str:
     return "".join(part.capitalize() for part in tag.split("_"))
 
 
+def app_not_configured() -> ConfigurationError:
+    """The portal has no Dropbox API app (``DROPBOX_APP_KEY`` is empty): it can neither authorize nor refresh
+    a token, so no call to Dropbox can be made until the setting is given."""
+    return ConfigurationError(
+        "The Dropbox app key is not configured: the portal cannot call Dropbox without its Dropbox API app.",
+        code="DropboxAppNotConfigured", service="Dropbox",
+        recommendation="Set DROPBOX_APP_KEY (and DROPBOX_APP_SECRET) in the portal's environment to the key of "
+                       "the portal's Dropbox API app, then restart the portal and its workers.",
+    )
+
+
 def dropbox_error(exc: Exception, *, action: str = "") -> ConnectorError:
     """The project's error for anything the ``dropbox`` SDK raised."""
     from dropbox import exceptions as dbx  # imported here: the SDK is heavy and only this module needs it

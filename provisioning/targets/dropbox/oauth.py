@@ -12,7 +12,7 @@ from dropbox.oauth import BadRequestException, BadStateException, CsrfException,
 
 from ...connectors.routing import REAL_DROPBOX_API_URL, REAL_DROPBOX_WEB_URL, build_routes, rewrite_url, routed_session
 from ..base import AuthorizationCancelled, AuthorizationForged, AuthorizationRefused, AuthorizationStart, Grant
-from .errors import dropbox_error
+from .errors import app_not_configured, dropbox_error
 
 CSRF_SESSION_KEY = "dropbox-auth-csrf-token"
 
@@ -39,7 +39,8 @@ class DropboxAuthorization:
     def _flow(self, session: dict, redirect_uri: str) -> dropbox.DropboxOAuth2Flow:
         settings = self._settings()
         if not settings.DROPBOX_APP_KEY:
-            raise AuthorizationRefused("The portal has no Dropbox app: set DROPBOX_APP_KEY and DROPBOX_APP_SECRET.")
+            missing = app_not_configured()
+            raise AuthorizationRefused(f"{missing.message} {missing.recommendation}")
         return authorize_flow(redirect_uri=redirect_uri, session_store=session, app_key=settings.DROPBOX_APP_KEY,
                               api_url=settings.DROPBOX_API_URL, web_url=settings.DROPBOX_WEB_URL)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provisioning import jobs
+from provisioning.connectors.errors import ConfigurationError
 from provisioning.models import ProvisioningJob
 
 from ...cli import FAILED, OK, ApiCommand
@@ -57,7 +58,11 @@ class Command(ApiCommand):
                 self.stdout.write(f"Provisioning of {job.application} was restarted: the next cycle reads "
                                   "everything.")
             else:
-                result = jobs.test_connection(job)
+                try:
+                    result = jobs.test_connection(job)
+                except ConfigurationError as error:  # the portal's own settings: nothing tested, nor recorded
+                    self.refuse(f"Test Connection could not run: {error.message} {error.recommendation}".strip(),
+                                FAILED)
                 if not result.ok:
                     self.refuse(f"Test Connection failed: {result.message} {result.recommendation}".strip(), FAILED)
                 self.stdout.write(result.message)
