@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.urls import reverse
+from django.utils import timezone
 
-from provisioning.constants import LogStatus
-from provisioning.models import AttributeMapping, ProvisioningLog
+from provisioning.constants import LogStatus, StreamKind
+from provisioning.models import AttributeMapping, ProvisioningLog, StreamDestination, StreamEntry
 from tests.fixtures import PASSWORD
 
 from .conftest import record_heartbeats, sign_in
+
 
 class Walk:
     """Visits pages, hands each one to ``check`` (page -> what failed there, "" if nothing), and keeps
@@ -128,6 +130,7 @@ def every_page(walk: Walk, job, user) -> None:
     walk.visit("Sessions", reverse("accounts:sessions"), "#sessions")
     walk.visit("API tokens", reverse("portal:api_tokens"), "#field-name")
     _configuration_pages(walk, job)
+    _streaming_pages(walk)
     walk.visit("Change password", reverse("account_change_password"))
     page.goto("/applications/00000000-0000-0000-0000-000000000000/")
     walk.check("Not found")
@@ -144,6 +147,28 @@ def _configuration_pages(walk: Walk, job) -> None:
     walk.visit("Configuration", reverse("portal:configuration", args=[app]), "#configuration-versions")
     walk.visit("a configuration version", reverse("portal:configuration_version", args=[app, latest.number])
                + "?compare=current", "#rollback")
+
+
+def _streaming_pages(walk: Walk) -> None:
+    """Log streaming: its destinations (one that delivered, one that failed and holds a token), the add
+    form empty and refused, the edit form of the one with a token, and the dead letters with one batch.
+    Both destinations are disabled, so the walk's own audit events are not sent anywhere."""
+    page = walk.page
+    StreamDestination.objects.create(name="Archive", kind=StreamKind.FILE, path="provisioning.jsonl",
+                                     enabled=False, last_delivered_at=timezone.now())
+    siem = StreamDestination.objects.create(
+        name="SIEM", kind=StreamKind.SPLUNK_HEC, url="https://splunk.contoso.com:8088/services/collector/event",
+        token="a-hec-token", enabled=False, last_error="HTTP 503 from splunk.contoso.com: Server is busy")
+    StreamEntry.objects.create(destination=siem, kind=StreamEntry.AUDIT, refs=[1, 2, 3], attempts=10,
+                               last_error=siem.last_error, dead_at=timezone.now())
+    walk.visit("Log streaming", reverse("portal:streaming"), "#destinations")
+    walk.visit("Add destination", reverse("portal:add_stream_destination"), "#destination-form")
+    page.click("#save")
+    page.wait_for_selector("#destination-form .has-error")
+    walk.check("Add destination, refused")
+    walk.visit("a destination with a token", reverse("portal:edit_stream_destination", args=[siem.pk]),
+               "#token-stored")
+    walk.visit("Dead letters", reverse("portal:stream_dead_letters"), f"#dead-letter-{siem.entries.get().pk}")
 
 
 def after_a_cycle(job, run_cycle, settings, tmp_path) -> None:
