@@ -430,3 +430,11 @@ API_ON_DEMAND_WAIT_SECONDS = env.float("API_ON_DEMAND_WAIT_SECONDS", default=30)
 PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)
 #: A running cycle renews its job's lease every second; a worker that dies leaves it to expire after this.
 PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=60)
+# A phase of a cycle with at least PROVISIONING_SHARD_FROM writes (an initial cycle of a large tenant)
+# sends and records them from PROVISIONING_SHARDS processes forked by the worker (1: never).
+PROVISIONING_SHARDS = env.int("PROVISIONING_SHARDS", default=2)
+PROVISIONING_SHARD_FROM = env.int("PROVISIONING_SHARD_FROM", default=10000)
+if PROVISIONING_SHARDS < 1 or PROVISIONING_SHARD_FROM < 1:
+    raise environ.ImproperlyConfigured("PROVISIONING_SHARDS and PROVISIONING_SHARD_FROM must be whole numbers "
+                                       "of at least 1 (PROVISIONING_SHARDS=1 sends every write from the worker "
+                                       "itself).")

@@ -134,3 +134,11 @@ def test_the_migrations_hold_every_model_change(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_the_settings_refuse_a_number_of_shards_below_one(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true", "PORTAL_VAR_DIR": str(tmp_path),
+           "PROVISIONING_SHARDS": "0"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "PROVISIONING_SHARDS and PROVISIONING_SHARD_FROM must be whole numbers of at least 1" in result.stderr

@@ -31,6 +31,7 @@ from .reading import DeltaRead, FullRead, SourceReader, empty_read_reason
 from .recovery import resolve_pending
 from .record import Tally, execute_and_record, plan_only
 from .safety import DeletePermit, Staging, stage_groups, stage_users
+from .shards import execute_in_shards, shard_count
 from .store import Store
 from .types import Plan
 
@@ -224,7 +225,11 @@ class Cycle:
         if self.dry_run:
             plan_only(plans, self.store, self.outcome.plans)
         else:
-            execute_and_record(plans, self.executor, self.store, self.outcome.tally)
+            shards = shard_count(sum(1 for p in plans if p.writes))
+            if shards > 1:
+                execute_in_shards(plans, self.executor, self.store, self.outcome.tally, shards)
+            else:
+                execute_and_record(plans, self.executor, self.store, self.outcome.tally)
 
     # ================================================================== full cycle
     def _read_full(self) -> _Work:

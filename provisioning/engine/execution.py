@@ -129,10 +129,11 @@ class Executor:
 
     def __init__(self, target: TargetConnector, config: EngineConfig, *, max_workers: int = 24,
                  initial: int = 8, should_stop: Callable[[], bool] = lambda: False,
-                 sleep: Callable[[float], None] | None = None):
+                 sleep: Callable[[float], None] | None = None, limit: AdaptiveLimit | None = None):
         self.target = target
         self.config = config
-        self.limit = AdaptiveLimit(initial=initial, maximum=max_workers)
+        #: ``limit``: one shared with other executors (see :mod:`.shards`)
+        self.limit = limit or AdaptiveLimit(initial=initial, maximum=max_workers)
         self.max_workers = max_workers
         self.should_stop = should_stop
         if sleep is not None:
