@@ -418,6 +418,8 @@ class _Batch:
         #: rows, as plain dicts (see :mod:`provisioning.bulk`)
         self.logs: list[dict] = []
         self.upserts: dict[tuple[str, str], dict] = {}
+        #: links of objects this batch created: almost always new rows
+        self.new_links: dict[tuple[str, str], dict] = {}
         self.unlinks: dict[str, list[str]] = defaultdict(list)
         self.escrow_add: list[Result] = []
         self.escrow_clear: dict[str, list[str]] = defaultdict(list)
@@ -434,7 +436,9 @@ class _Batch:
         key = (plan.object_type, plan.source_id)
         if result.ok:
             self.escrow_clear[plan.object_type].append(plan.source_id)
-            if plan.link and result.target_id:
+            if plan.link and result.target_id and result.action == Action.CREATE and key not in self.upserts:
+                self.new_links[key] = store._link_row(plan, result, self.now)
+            elif plan.link and result.target_id:
                 self.upserts[key] = store._link_row(plan, result, self.now)
             elif not plan.link:
                 self.unlinks[plan.object_type].append(plan.source_id)
@@ -458,11 +462,12 @@ class _Batch:
     def write(self) -> None:
         job = self.store.job
         with transaction.atomic():
-            if self.upserts:
+            # Links of objects just created are new (tried as a plain insert); the others are updates.
+            for rows, likely_new in ((self.new_links.values(), True), (self.upserts.values(), False)):
                 upsert_rows(
-                    ObjectLink, self.upserts.values(), unique_fields=["job", "object_type", "source_id"],
+                    ObjectLink, rows, unique_fields=["job", "object_type", "source_id"],
                     update_fields=["target_id", "display_name", "user_principal_name", "target_email", "state",
-                                   "exported", "disabled_at", "updated_at"],
+                                   "exported", "disabled_at", "updated_at"], likely_new=likely_new,
                 )
             for object_type, ids in self.unlinks.items():
                 delete_rows(ObjectLink, "source_id", ids, job=job, object_type=object_type)

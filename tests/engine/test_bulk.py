@@ -103,3 +103,20 @@ def test_delete_rows_removes_exactly_the_rows_named_within_the_other_conditions(
     assert list(ObjectLink.objects.values_list("object_type", flat=True)) == ["User"]
     delete_rows(ObjectLink, "source_id", [], job=job)
     assert ObjectLink.objects.count() == 1
+
+
+@pytest.mark.parametrize("rows_as", ["instances", "dicts"])
+def test_rows_expected_new_that_are_not_still_update_and_none_is_written_twice(job, rows_as):
+    """A link expected new (its account just created) that exists after all is updated, not duplicated nor
+    refused; and plain rows (dicts by attname, as a cycle writes them) land as instances do."""
+    def link(source_id, target_id, **fields):
+        values = {"job_id": job.pk, "object_type": "User", "source_id": source_id, "target_id": target_id, **fields}
+        return values if rows_as == "dicts" else ObjectLink(**values)
+
+    insert_rows(ObjectLink, [link("u1", "dbmid:old", display_name="Before")])
+    upsert_rows(ObjectLink, [link("u2", "dbmid:2"), link("u1", "dbmid:new", display_name="After"), link("u3", "dbmid:3")],
+                unique_fields=["job", "object_type", "source_id"], update_fields=["target_id", "display_name"],
+                likely_new=True)
+    assert sorted(ObjectLink.objects.values_list("source_id", "target_id", "display_name")) == [
+        ("u1", "dbmid:new", "After"), ("u2", "dbmid:2", ""), ("u3", "dbmid:3", "")]
+    assert ObjectLink.objects.get(source_id="u2").exported == {} and ObjectLink.objects.get(source_id="u2").state == "active"
