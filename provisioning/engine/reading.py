@@ -7,9 +7,13 @@ by the next round, never lost."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..batching import chunked
 from ..connectors.source import SourceConnector
 from ..constants import Scope
 from .config import EngineConfig
@@ -18,6 +22,13 @@ from .scope import Assignments
 
 #: progress is stored (and a stop honoured) every so many objects read
 CHECKPOINT_EVERY = 5000
+#: groups whose members one read asks for (as one $batch), and how many such reads run at once
+MEMBER_CHUNK = 20
+MEMBER_READS = 4
+
+
+class _Aborted(Exception):
+    """The read beside the users' stops: the users' read failed or was stopped."""
 
 
 @dataclass
@@ -91,18 +102,33 @@ class SourceReader:
     # ------------------------------------------------------------------ full
     def full(self) -> FullRead:
         rows, assignments = self.assignments()
-        self.progress("Reading users from Microsoft Entra ID")
-        user_link = self.source.latest_delta_link("users", select=self.user_select)
-        users: dict[str, dict] = {}
-        for user in self.source.iter_users(select=self.user_select):
-            users[user["id"]] = user
-            if len(users) % CHECKPOINT_EVERY == 0:
-                self.checkpoint()
-        self.progress("Reading groups from Microsoft Entra ID")
-        group_link = self.source.latest_delta_link("groups", select=self.group_select)
-        groups = {group["id"]: group for group in self.source.iter_groups(select=self.group_select)}
-        memberships = self.members(set(assignments.groups) & set(groups))
+        self.progress("Reading users and groups from Microsoft Entra ID")
+        # The groups and their members are read beside the users (each read waits on Graph most of its
+        # time); each delta link is still taken before its own read.
+        abort = threading.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix="read-groups") as pool:
+            reading_groups = pool.submit(contextvars.copy_context().run, self._groups, assignments, abort)
+            try:
+                user_link = self.source.latest_delta_link("users", select=self.user_select)
+                users: dict[str, dict] = {}
+                for user in self.source.iter_users(select=self.user_select):
+                    users[user["id"]] = user
+                    if len(users) % CHECKPOINT_EVERY == 0:
+                        self.checkpoint()
+            except BaseException:
+                abort.set()  # the groups' read stops at its next request; its own error, if any, is not raised
+                raise
+            group_link, groups, memberships = reading_groups.result()
         return FullRead(rows, assignments, users, groups, memberships, user_link, group_link)
+
+    def _groups(self, assignments: Assignments, abort: threading.Event) -> tuple[str, dict[str, dict], Memberships]:
+        group_link = self.source.latest_delta_link("groups", select=self.group_select)
+        groups = {}
+        for group in self.source.iter_groups(select=self.group_select):
+            groups[group["id"]] = group
+            if abort.is_set():
+                raise _Aborted()
+        return group_link, groups, self.members(set(assignments.groups) & set(groups), abort=abort)
 
     def assignments(self) -> tuple[list[dict], Assignments]:
         self.progress("Reading assignments from Microsoft Entra ID")
@@ -112,17 +138,33 @@ class SourceReader:
             assignments.app_roles = self.source.app_roles(self.config.service_principal_id)
         return rows, assignments  # (read_assignments, keeping the rows to store)
 
-    def members(self, group_ids: Iterable[str]) -> Memberships:
-        """Direct members of groups, 20 groups per request; nested groups are followed when they count.
-        A group deleted while it is read has no members."""
+    def members(self, group_ids: Iterable[str], *, abort: threading.Event | None = None) -> Memberships:
+        """Direct members of groups, 20 groups per request and a few requests at once; nested groups are
+        followed when they count. A group deleted while it is read has no members."""
         memberships = Memberships()
         pending, seen = set(group_ids), set()
         while pending:
             seen |= pending
             for gid in pending:
                 memberships.ensure(gid)
-            for gid, member_id, kind in self.source.member_ids_of_groups(sorted(pending)):
-                memberships.add(gid, member_id, kind)
+            chunks = list(chunked(sorted(pending), MEMBER_CHUNK))
+
+            def read(chunk: list[str]) -> list[tuple[str, str, str]]:
+                if abort is not None and abort.is_set():
+                    raise _Aborted()
+                return list(self.source.member_ids_of_groups(chunk))
+
+            if len(chunks) == 1:
+                answers = [read(chunks[0])]
+            else:
+                # each read in a copy of this thread's context (log lines name the cycle); one copy each, as a
+                # context cannot be entered by two threads at once
+                contexts = [contextvars.copy_context() for _ in chunks]
+                with ThreadPoolExecutor(MEMBER_READS, thread_name_prefix="read-members") as pool:
+                    answers = list(pool.map(lambda context, chunk: context.run(read, chunk), contexts, chunks))
+            for answer in answers:
+                for gid, member_id, kind in answer:
+                    memberships.add(gid, member_id, kind)
             nested = {child for gid in pending for child in memberships.groups.get(gid, ())}
             pending = (nested - seen) if self.config.expand_nested_groups else set()
         return memberships
