@@ -174,6 +174,7 @@ class Job:
 
 
 _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
+_ID_TABLE = bytes(ord(_ID_ALPHABET[n % 64]) for n in range(256))
 
 
 class Team:
@@ -231,7 +232,9 @@ class Team:
 
     # ------------------------------------------------------------------ ids
     def _random_id(self, length: int) -> str:
-        return "".join(self.rng.choices(_ID_ALPHABET, k=length))
+        # one random byte per character, its low six bits picking one of the 64 (a team of 100,000 members
+        # asks for 200,000 of these: drawn character by character, they were a sixth of the emulator's time)
+        return self.rng.randbytes(length).translate(_ID_TABLE).decode("ascii")
 
     def new_job_id(self) -> str:
         return "dbjid:" + self._random_id(40)
