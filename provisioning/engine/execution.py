@@ -59,6 +59,7 @@ class AdaptiveLimit:
     def release(self, ok: bool = True) -> None:
         with self._cond:
             self.active -= 1
+            before = self.limit
             if ok:
                 self._successes += 1
                 if self._successes >= self.limit and self.limit < self.maximum:
@@ -66,7 +67,9 @@ class AdaptiveLimit:
                     self.limit = min(self.maximum, grown)
                     self.peak = max(self.peak, self.limit)
                     self._successes = 0
-            self._cond.notify_all()
+            # Wake as many waiters as there are new places: waking them all (a hundred threads waiting for
+            # a call's place) on every call would spend the interpreter on threads that go back to sleep.
+            self._cond.notify(1 + max(0, self.limit - before))
 
     def throttled(self, _wait: float = 0.0) -> None:
         with self._cond:
