@@ -43,12 +43,17 @@ def chaos(services, worker_environment):
     """(graph, dropbox, job, sp, start a worker): a synthetic tenant, a job as the tutorial leaves it,
     and workers on a short lease so takeovers come in seconds (the default lease is benchmarked).
     On PostgreSQL and Redis, as in production."""
+    yield from chaos_tenant(services, worker_environment, USERS)
+
+
+def chaos_tenant(services, worker_environment, users: int, **settings: str):
+    """The chaos fixture's body, for a tenant of ``users`` and workers with these extra settings."""
     require(connection.vendor == "postgresql" and worker_environment.get("CELERY_BROKER_URL", "").startswith("redis"),
             "PostgreSQL and Redis (DATABASE_URL=postgres://..., CELERY_BROKER_URL=redis://...)")
     graph, dbx = services
-    job, sp = synthetic_job(graph, dbx, USERS)
-    dbx.configure(licenses=USERS * 2)
-    env = {**worker_environment, "PROVISIONING_LEASE_SECONDS": "2"}
+    job, sp = synthetic_job(graph, dbx, users)
+    dbx.configure(licenses=users * 2)
+    env = {**worker_environment, "PROVISIONING_LEASE_SECONDS": "2", **settings}
     workers: list[CeleryProcess] = []
 
     def start() -> CeleryProcess:

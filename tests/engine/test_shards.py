@@ -12,16 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from provisioning.constants import Action, CycleStatus, LogStatus
 from provisioning.engine.shards import ShardLimit, shared_throttles
 from provisioning.models import ProvisioningLog, SyncCycle
-from tests.conftest import require
-from tests.services import synthetic_job
 from tests.workers import CeleryProcess, wait_until
 
-from .test_chaos import SEED, assert_accounted, kill_at, settle, trigger, writes
+from .test_chaos import SEED, assert_accounted, chaos_tenant, kill_at, settle, trigger, writes
 
 USERS = 1500
 
@@ -75,24 +72,7 @@ def test_the_shards_share_the_limit_and_a_rate_limit_met_by_one_slows_all():
 def sharded(services, worker_environment):
     """(graph, dbx, job, sp, start a worker): a synthetic tenant, and workers that shard any phase of more
     than 200 writes over two processes, on a short lease so takeovers come in seconds."""
-    require(connection.vendor == "postgresql" and worker_environment.get("CELERY_BROKER_URL", "").startswith("redis"),
-            "PostgreSQL and Redis (DATABASE_URL=postgres://..., CELERY_BROKER_URL=redis://...)")
-    graph, dbx = services
-    job, sp = synthetic_job(graph, dbx, USERS)
-    dbx.configure(licenses=USERS * 2)
-    env = {**worker_environment, "PROVISIONING_LEASE_SECONDS": "2", "PROVISIONING_SHARDS": "2",
-           "PROVISIONING_SHARD_FROM": "200"}
-    workers: list[CeleryProcess] = []
-
-    def start() -> CeleryProcess:
-        worker = CeleryProcess("worker", "--pool", "prefork", "--concurrency", "2", "-Q", "chaos", env=env).start()
-        workers.append(worker)
-        return worker
-
-    yield graph, dbx, job, sp, start
-    for worker in workers:
-        worker.stop()
-    dbx.configure(latency_ms=0, rate_limit=0, write_rate_limit=0, fail_rate=0)
+    yield from chaos_tenant(services, worker_environment, USERS, PROVISIONING_SHARDS="2", PROVISIONING_SHARD_FROM="200")
 
 
 def shards_of(worker: CeleryProcess) -> list[int]:
@@ -138,12 +118,21 @@ def test_kills_of_the_worker_during_a_sharded_cycle_lose_and_duplicate_nothing(s
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_shard_killed_alone_fails_its_cycle_and_the_next_confirms_its_writes(sharded):
-    graph, dbx, job, sp, start = sharded
+def sharding(sharded) -> CeleryProcess:
+    """A worker started, and the job's initial cycle under way in two shards that have sent 200 members."""
+    _graph, dbx, job, _sp, start = sharded
     dbx.configure(latency_ms=40)
     worker = start()
     trigger(job)
     assert wait_until(lambda: len(shards_of(worker)) == 2 and writes(dbx, "members/add") >= 200, timeout=120)
+    return worker
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_shard_killed_alone_fails_its_cycle_and_the_next_confirms_its_writes(sharded):
+    graph, dbx, job, sp, _start = sharded
+    worker = sharding(sharded)
     os.kill(shards_of(worker)[0], signal.SIGKILL)
     failed = wait_until(lambda: SyncCycle.objects.filter(job=job, status=CycleStatus.FAILED).first(), timeout=120)
     assert failed is not None, (list(SyncCycle.objects.filter(job=job).values_list("status", "error", "phase")),
@@ -159,11 +148,8 @@ def test_a_shard_killed_alone_fails_its_cycle_and_the_next_confirms_its_writes(s
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_shards_die_with_the_cycles_process(sharded):
-    graph, dbx, job, sp, start = sharded
-    dbx.configure(latency_ms=40)
-    worker = start()
-    trigger(job)
-    assert wait_until(lambda: len(shards_of(worker)) == 2 and writes(dbx, "members/add") >= 200, timeout=120)
+    graph, dbx, job, sp, _start = sharded
+    worker = sharding(sharded)
     shards = shards_of(worker)
     cycle_process = next(pool for pool in children_of(worker.proc.pid) if set(children_of(pool)) & set(shards))
     os.kill(cycle_process, signal.SIGKILL)
