@@ -141,15 +141,23 @@ def assert_accounted(graph, dbx, job, sp_id) -> None:
     assert max(Counter(ProvisioningLog.objects.filter(job=job).values_list("change_id", flat=True)).values()) == 1
 
 
-def test_five_kills_during_an_initial_cycle_lose_and_duplicate_nothing(chaos):
-    graph, dbx, job, sp, start = chaos
+def kills_during_an_initial_cycle(tenant, kills: int, users: int = USERS) -> SyncCycle:
+    """SIGKILL the worker ``kills`` times at random points of the tenant's initial cycle; the cycle that
+    completed it, once it has succeeded."""
+    _graph, dbx, job, _sp, start = tenant
     rng = random.Random(SEED)
     dbx.configure(latency_ms=40)
     worker = start()
     trigger(job)
-    kill_at(start, dbx, worker, sorted(rng.sample(range(100, USERS - 300), 5)), "members/add")
+    kill_at(start, dbx, worker, sorted(rng.sample(range(100, users - 300), kills)), "members/add")
     done = settle(job, since=0)
     assert done.status == CycleStatus.SUCCEEDED, f"{done.error} (CHAOS_SEED={SEED})"
+    return done
+
+
+def test_five_kills_during_an_initial_cycle_lose_and_duplicate_nothing(chaos):
+    graph, dbx, job, sp, _start = chaos
+    kills_during_an_initial_cycle(chaos, 5)
     confirmed = ProvisioningLog.objects.filter(job=job, steps__icontains="Confirmed after the run")
     cycles = list(SyncCycle.objects.filter(job=job).order_by("pk").values_list("status", "counters"))
     assert confirmed.exists(), f"writes in flight at a kill were confirmed by the takeover (CHAOS_SEED={SEED}); " \

@@ -6,7 +6,6 @@ of the cycle's process (whose shards must die with it) lose and duplicate nothin
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from provisioning.engine.shards import ShardLimit, shared_throttles
 from provisioning.models import ProvisioningLog, SyncCycle
 from tests.workers import CeleryProcess, wait_until
 
-from .test_chaos import SEED, assert_accounted, chaos_tenant, kill_at, settle, trigger, writes
+from .test_chaos import assert_accounted, chaos_tenant, kills_during_an_initial_cycle, settle, trigger, writes
 
 USERS = 1500
 
@@ -105,14 +104,8 @@ def test_a_sharded_initial_cycle_puts_everyone_on_the_team_once(sharded):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_kills_of_the_worker_during_a_sharded_cycle_lose_and_duplicate_nothing(sharded):
-    graph, dbx, job, sp, start = sharded
-    rng = random.Random(SEED)
-    dbx.configure(latency_ms=40)
-    worker = start()
-    trigger(job)
-    kill_at(start, dbx, worker, sorted(rng.sample(range(100, USERS - 300), 3)), "members/add")
-    done = settle(job, since=0)
-    assert done.status == CycleStatus.SUCCEEDED, f"{done.error} (CHAOS_SEED={SEED})"
+    graph, dbx, job, sp, _start = sharded
+    kills_during_an_initial_cycle(sharded, 3, USERS)
     assert_accounted(graph, dbx, job, sp["id"])
 
 
