@@ -63,7 +63,7 @@ def bench_tenant(database_url: str, users: int, *, latency_ms: float, dropbox_ar
     environment = {
         # as a worker runs in production: DEBUG off (with it on, Django also times and keeps every query)
         **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40), "STATIC_MANIFEST": "false", "DATABASE_URL": database_url,
+        "SECRET_KEY": _SECRET_KEY, "STATIC_MANIFEST": "false", "DATABASE_URL": database_url,
         "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"), "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "ENTRA_TENANT_ID": DEMO_TENANT_ID, "ENTRA_CLIENT_ID": DEMO_CLIENT_ID, "ENTRA_CLIENT_SECRET": client_secret,
         "DROPBOX_APP_KEY": DEMO_DROPBOX_APP_KEY, "DROPBOX_APP_SECRET": app_secret, "PYTHONPATH": str(ROOT),
@@ -74,12 +74,32 @@ def bench_tenant(database_url: str, users: int, *, latency_ms: float, dropbox_ar
                            DROPBOX_WEB_URL=dropbox.url)
         os.environ.update({k: v for k, v in environment.items() if isinstance(v, str)})
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        _point_settings(environment)
         setup_application(dropbox, password)
         yield Tenant(graph, dropbox, environment, client_secret, password, admin_token)
         from django.db import connections
 
         connections.close_all()
     psql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+
+
+#: one per run: the credentials the benchmark stores are encrypted with a key derived from it, and Django reads
+#: it once per process
+_SECRET_KEY = secrets.token_urlsafe(40)
+
+#: the settings that differ from one tenant (its emulators, their secrets) to the next
+_PER_TENANT = ("ENTRA_LOGIN_URL", "GRAPH_URL", "DROPBOX_API_URL", "DROPBOX_WEB_URL", "ENTRA_CLIENT_SECRET",
+               "DROPBOX_APP_SECRET")
+
+
+def _point_settings(environment: dict) -> None:
+    """Django reads its settings once per process: a second tenant of the same run (``--users 100000,250000``)
+    points them at its own emulators."""
+    from django.conf import settings
+
+    if settings.configured:
+        for key in _PER_TENANT:
+            setattr(settings, key, environment[key])
 
 
 def setup_application(dropbox, password: str) -> None:
