@@ -283,6 +283,16 @@ def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally
     finals: dict[int, ShardReport] = {}
     try:
         _follow(children, reports, finals, store, lease_lost, halt, base_processed, base_counters)
+    except BaseException:
+        # The cycle's process stops following (interrupted, say): its shards stop with it, before the lease
+        # can pass to another run; what they had announced is confirmed by the next cycle.
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        raise
     finally:
         for pid, (_index, reader) in children.items():
             os.close(reader.fd)
@@ -314,7 +324,11 @@ def _follow(children, reports, finals, store: Store, lease_lost, halt, base_proc
         if store.lease_lost is not None and store.lease_lost.is_set():
             lease_lost.set()
         _progress(store, reports, base_processed, base_counters)
-        store.flush()
+        try:
+            store.flush()
+        except DatabaseError:  # the progress shown waits for the database; the shards go on recording
+            log.warning("Could not store the progress of job %s", store.job.job_id, exc_info=True)
+            connection.close()
     for pid in children:
         if pid not in finals:
             finals[pid] = ShardReport(done=True, error=(
