@@ -198,7 +198,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _run_shard(index: int, writes: list[Plan], store: Store, executor: Executor, limit: ShardLimit,
+def _run_shard(writes: list[Plan], store: Store, executor: Executor, limit: ShardLimit,
                lease_lost, halt, fd: int, parent: int) -> None:
     """The body of a shard process; never returns."""
     code = 0
@@ -268,16 +268,16 @@ def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally
     store.checkpoint()
     connections.close_all()  # no connection may be shared with a child
     parent = os.getpid()
-    children: dict[int, tuple[int, _Reader]] = {}
+    children: dict[int, _Reader] = {}
     for index in range(shards):
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
             limit = ShardLimit(throttles, index, initial=max(1, executor.limit.limit // shards), maximum=share)
-            _run_shard(index, writes[index::shards], store, executor, limit, lease_lost, halt, write_fd, parent)
+            _run_shard(writes[index::shards], store, executor, limit, lease_lost, halt, write_fd, parent)
         os.close(write_fd)
-        children[pid] = (index, _Reader(read_fd))
+        children[pid] = _Reader(read_fd)
     log.info("Cycle of job %s: %d writes sent by %d processes", store.job.job_id, len(writes), shards)
     reports: dict[int, ShardReport] = {}
     finals: dict[int, ShardReport] = {}
@@ -294,9 +294,9 @@ def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally
                 pass
         raise
     finally:
-        for pid, (_index, reader) in children.items():
+        for reader in children.values():
             os.close(reader.fd)
-    _merge(finals, plans, executor, store, tally, base_processed, base_counters, writes)
+    _merge(finals, executor, store, tally, base_processed, base_counters, writes)
 
 
 def _follow(children, reports, finals, store: Store, lease_lost, halt, base_processed, base_counters) -> None:
@@ -304,11 +304,11 @@ def _follow(children, reports, finals, store: Store, lease_lost, halt, base_proc
     running = dict(children)
     exited: dict[int, int] = {}
     while running:
-        fds = {reader.fd: pid for pid, (_i, reader) in running.items() if not reader.closed}
+        fds = {reader.fd: pid for pid, reader in running.items() if not reader.closed}
         ready, _, _ = select.select(list(fds), [], [], 1.0) if fds else ([], [], [])
         for fd in ready:
             pid = fds[fd]
-            for message in running[pid][1].read():
+            for message in running[pid].read():
                 reports[pid] = message
                 if message.done:
                     finals[pid] = message
@@ -317,7 +317,7 @@ def _follow(children, reports, finals, store: Store, lease_lost, halt, base_proc
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     exited[pid] = status
-            if pid in exited and running[pid][1].closed:
+            if pid in exited and running[pid].closed:
                 running.pop(pid)
                 if pid not in finals or finals[pid].error is not None:
                     halt.set()  # the others stop taking work: the cycle fails and is tried again soon
@@ -358,7 +358,7 @@ def _progress(store: Store, reports: dict, base_processed: int, base_counters: d
     store.processed, store.counters = processed, counters
 
 
-def _merge(finals: dict, plans: list[Plan], executor: Executor, store: Store, tally: Tally, base_processed: int,
+def _merge(finals: dict, executor: Executor, store: Store, tally: Tally, base_processed: int,
            base_counters: dict, writes: list[Plan]) -> None:
     """The shards' summaries into the cycle's own counters; then what stopped a shard, raised here."""
     _progress(store, finals, base_processed, base_counters)
