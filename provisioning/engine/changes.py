@@ -4,6 +4,7 @@ these."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,8 +25,8 @@ class Affected:
     #: with nested groups: the users of each assigned group at any depth (None: direct members, from ``view``)
     users_of_assigned: dict[str, set[str]] | None
 
-    def groups_of(self, user_ids: set[str], assigned: set[str]) -> dict[str, set[str]]:
-        """The assigned groups each of these users belongs to."""
+    def groups_of(self, user_ids: set[str], assigned: set[str]) -> dict[str, Collection[str]]:
+        """The assigned groups each of these users belongs to (each once)."""
         if self.users_of_assigned is not None:
             return groups_by_user({g: u & user_ids for g, u in self.users_of_assigned.items()}, assigned)
         return {uid: gids & assigned for uid, gids in self.view.groups_of(user_ids).items()}

@@ -28,10 +28,11 @@ from .membership import Memberships, expand_groups, groups_by_user
 from .pipeline import Pipeline
 from .planning import PlanContext
 from .reading import DeltaRead, FullRead, SourceReader, empty_read_reason
-from .recovery import resolve_pending
 from .record import Tally, execute_and_record, plan_only
+from .recovery import resolve_pending
 from .safety import DeletePermit, Staging, stage_groups, stage_users
 from .shards import execute_in_shards, shard_count
+from .spill import SpilledPlans
 from .store import Store
 from .types import Plan
 
@@ -128,18 +129,9 @@ class _Work:
     groups: Callable[[set[str]], list[SourceGroup]] | None
 
 
-def _unlinked(index, plans: list[Plan], protected: str) -> int:
-    """Accounts of the whole target that no source user is linked to once these plans are carried out
-    (the admin who authorized the portal aside)."""
-    linked = {p.target_id for p in plans if p.target_id and (p.link or p.action == Action.DELETE)}
-    return sum(1 for account_id in index.by_id if account_id not in linked and account_id != protected)
-
-
-def _consumed(items: list) -> Iterator:
-    """The items in order, each dropped from the list as it is handed out."""
-    items.reverse()
-    while items:
-        yield items.pop()
+def _destructive(plans: list[Plan] | SpilledPlans) -> list[Plan]:
+    """The plans staging looks at (it stages disables and deletes): of spilled plans, those kept as objects."""
+    return plans.kept if isinstance(plans, SpilledPlans) else plans
 
 
 class Cycle:
@@ -175,15 +167,20 @@ class Cycle:
         work = self._read_full() if self.full else self._read_delta()
         user_plans = self._plan_users(pipeline, work)
         suspicion = self._suspicion(pipeline, work)
-        self.outcome.staging = stage_users(user_plans, self.config, self.permit, suspicion)
-        self.store.in_scope = len(user_plans)
-        self._apply(user_plans, "Provisioning users")
-        if work.groups is not None:
-            relinked = {p.source_id for p in user_plans
-                        if p.newly_linked or p.action in (Action.CREATE, Action.DELETE)}
-            staged_accounts = {p.target_id for p in user_plans if p.staged}
+        try:
+            self.outcome.staging = stage_users(_destructive(user_plans), self.config, self.permit, suspicion)
+            self.store.in_scope = len(user_plans)
+            self._apply(user_plans, "Provisioning users")
+            # (a full cycle reads every group again: only an incremental one needs the users relinked)
+            relinked = set() if isinstance(user_plans, SpilledPlans) else {
+                p.source_id for p in user_plans if p.newly_linked or p.action in (Action.CREATE, Action.DELETE)}
+            staged_accounts = {p.target_id for p in _destructive(user_plans) if p.staged}
             users_planned = len(user_plans)
-            del user_plans  # recorded: let them go before the groups are planned
+        finally:
+            if isinstance(user_plans, SpilledPlans):
+                user_plans.close()
+        del user_plans  # recorded: let them go before the groups are planned
+        if work.groups is not None:
             self.store.set_phase("Planning groups")
             group_items = work.groups(relinked)
             group_plans = pipeline.plan_groups(group_items, work.assignments, self.store.links_for(
@@ -215,17 +212,27 @@ class Cycle:
         self.store.set_phase("Planning")
         # One user at a time, each let go once planned: a whole tenant's attributes and evaluations
         # are never held beside its plans.
-        evaluations = pipeline.iter_evaluations(_consumed(work.users), work.assignments, work.links)
-        plans = pipeline.plan_users(evaluations, work.links, index)
-        self.outcome.unlinked_accounts = _unlinked(index, plans, self.config.protected_account_id)
+        evaluations = pipeline.iter_evaluations(work.users, work.assignments, work.links)
+        plans, linked = SpilledPlans(), set()
+        try:
+            for plan in pipeline.iter_plans(evaluations, work.links, index):
+                plans.append(plan)  # on disk until it is sent: a tenant's plans are never all held at once
+                if plan.target_id and (plan.link or plan.action == Action.DELETE):
+                    linked.add(plan.target_id)
+        except BaseException:
+            plans.close()
+            raise
+        protected = self.config.protected_account_id
+        self.outcome.unlinked_accounts = sum(1 for account_id in index.by_id
+                                             if account_id not in linked and account_id != protected)
         return plans
 
-    def _apply(self, plans: list[Plan], phase: str) -> None:
+    def _apply(self, plans: list[Plan] | SpilledPlans, phase: str) -> None:
         self.store.set_phase(phase)
         if self.dry_run:
             plan_only(plans, self.store, self.outcome.plans)
         else:
-            shards = shard_count(sum(1 for p in plans if p.writes))
+            shards = shard_count(plans.writes if isinstance(plans, SpilledPlans) else sum(1 for p in plans if p.writes))
             if shards > 1:
                 execute_in_shards(plans, self.executor, self.store, self.outcome.tally, shards)
             else:
@@ -241,14 +248,18 @@ class Cycle:
         groups_of = groups_by_user(users_of, assignments.groups)
         links = self.store.links(ObjectType.USER)
         candidates = set(read.users) if config.scope == "all" else set(assignments.users) | set(groups_of)
-        items = []
-        for uid in sorted(candidates | set(links)):
-            user = read.users.get(uid)
-            if user is None and uid not in links:
-                continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
-            gone = "" if user is not None else (SOFT_DELETED if self.reader.soft_deleted(uid) else HARD_DELETED)
-            items.append(SourceUser(uid, user, gone, frozenset(groups_of.get(uid, ()))))
-        read.users.clear()  # the items hold what is needed, and are let go as they are planned
+
+        def items() -> Iterator[SourceUser]:
+            # One user at a time, read back from the scratch file as it is planned, in the order of their ids.
+            try:
+                for uid in sorted(candidates | set(links)):
+                    user = read.users.get(uid)
+                    if user is None and uid not in links:
+                        continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
+                    gone = "" if user is not None else (SOFT_DELETED if self.reader.soft_deleted(uid) else HARD_DELETED)
+                    yield SourceUser(uid, user, gone, frozenset(groups_of.get(uid, ())))
+            finally:
+                read.users.clear()
 
         def groups(_relinked: set[str]) -> list[SourceGroup]:
             group_links = self.store.links(ObjectType.GROUP)
@@ -256,7 +267,7 @@ class Cycle:
             return [SourceGroup(gid, read.groups.get(gid), users=frozenset(users_of.get(gid, ())))
                     for gid in sorted(ids | set(group_links))]
 
-        return _Work(items, links, True, assignments, read, groups if config.groups.enabled else None)
+        return _Work(items(), links, True, assignments, read, groups if config.groups.enabled else None)
 
     # ================================================================== incremental cycle
     def _read_delta(self) -> _Work:
@@ -297,7 +308,7 @@ class Cycle:
             return []  # attribute changes alone: no group to read or plan
         linked = self.store.linked_source_ids(ObjectType.GROUP)
         for gids in affected.groups_of(relinked, set(read.assignments.groups) | linked).values():
-            touched |= gids
+            touched.update(gids)
         candidates = {g for g in touched if g in read.assignments.groups or g in linked}
         if not candidates:
             return []

@@ -120,9 +120,10 @@ class MembershipView:
 
 def expand_groups(memberships: Memberships, nested: bool) -> dict[str, set[str]]:
     """Users of each group: direct members, or with ``nested`` also the users of
-    nested groups, however deep (membership cycles are safe)."""
+    nested groups, however deep (membership cycles are safe). Without ``nested``, the
+    sets are the memberships' own (a tenant's members are not copied): read them only."""
     if not nested:
-        return {gid: set(users) for gid, users in memberships.users.items()}
+        return dict(memberships.users)
     resolved: dict[str, set[str]] = {}
     for root in memberships.group_ids:
         seen, stack, found = {root}, [root], set()
@@ -137,10 +138,11 @@ def expand_groups(memberships: Memberships, nested: bool) -> dict[str, set[str]]
     return resolved
 
 
-def groups_by_user(users_of: Mapping[str, set[str]], group_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Invert ``users_of`` for the given groups: the groups each user belongs to."""
-    groups: dict[str, set[str]] = {}
-    for gid in group_ids:
+def groups_by_user(users_of: Mapping[str, set[str]], group_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Invert ``users_of`` for the given groups: the groups each user belongs to (each once, as a list:
+    a tenant's users are most often in one or two groups, and a set of one costs four times a list)."""
+    groups: dict[str, list[str]] = {}
+    for gid in set(group_ids):
         for uid in users_of.get(gid, ()):
-            groups.setdefault(uid, set()).add(gid)
+            groups.setdefault(uid, []).append(gid)
     return groups

@@ -75,16 +75,19 @@ class Pipeline:
         ``evaluations`` must be a list, read twice)."""
         if index is None:
             index = self.lookup_index(evaluations, links)
+        return list(self.iter_plans(evaluations, links, index))
+
+    def iter_plans(self, evaluations: Iterable[Evaluation], links: Mapping[str, LinkInfo],
+                   index: TargetIndex) -> Iterator[Plan]:
+        """A plan for each evaluated user as it is reached, matched against ``index``."""
         attributes = matching_attributes(self.ctx.config.users.matching_rules)
-        plans = []
-        for ev in evaluations:
+        for done, ev in enumerate(evaluations, start=1):
             link = links.get(ev.source_id)
             values = ev.mapped.create.values if ev.mapped else {}
-            plans.append(plan_user(self.ctx, ev, link, index.match(link, values, attributes)))
+            yield plan_user(self.ctx, ev, link, index.match(link, values, attributes))
             self.in_scope_users += ev.counts_as_in_scope
-            if len(plans) % CHECKPOINT_EVERY == 0:
+            if done % CHECKPOINT_EVERY == 0:
                 self.store.checkpoint()
-        return plans
 
     def plan_user(self, item: SourceUser, assignments: Assignments) -> Plan:
         """The plan for one user (provision on demand), its account looked up by link or matching values."""

@@ -19,6 +19,7 @@ from ..constants import Scope
 from .config import EngineConfig
 from .membership import GROUP, USER, MemberChange, Memberships
 from .scope import Assignments
+from .spill import SpilledUsers
 
 #: progress is stored (and a stop honoured) every so many objects read
 CHECKPOINT_EVERY = 5000
@@ -37,7 +38,8 @@ class FullRead:
 
     assignment_rows: list[dict]
     assignments: Assignments
-    users: dict[str, dict]
+    #: by id (read back from a scratch file: call ``users.clear()`` once done with them)
+    users: SpilledUsers
     groups: dict[str, dict]
     #: direct members of the assigned groups (and of the groups nested in them, when nesting counts)
     memberships: Memberships
@@ -106,19 +108,23 @@ class SourceReader:
         # The groups and their members are read beside the users (each read waits on Graph most of its
         # time); each delta link is still taken before its own read.
         abort = threading.Event()
-        with ThreadPoolExecutor(1, thread_name_prefix="read-groups") as pool:
-            reading_groups = pool.submit(contextvars.copy_context().run, self._groups, assignments, abort)
-            try:
-                user_link = self.source.latest_delta_link("users", select=self.user_select)
-                users: dict[str, dict] = {}
-                for user in self.source.iter_users(select=self.user_select):
-                    users[user["id"]] = user
-                    if len(users) % CHECKPOINT_EVERY == 0:
-                        self.checkpoint()
-            except BaseException:
-                abort.set()  # the groups' read stops at its next request; its own error, if any, is not raised
-                raise
-            group_link, groups, memberships = reading_groups.result()
+        users = SpilledUsers()  # a tenant's attributes are kept on disk until each user is planned
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="read-groups") as pool:
+                reading_groups = pool.submit(contextvars.copy_context().run, self._groups, assignments, abort)
+                try:
+                    user_link = self.source.latest_delta_link("users", select=self.user_select)
+                    for user in self.source.iter_users(select=self.user_select):
+                        users.add(user)
+                        if len(users) % CHECKPOINT_EVERY == 0:
+                            self.checkpoint()
+                except BaseException:
+                    abort.set()  # the groups' read stops at its next request; its own error, if any, is not raised
+                    raise
+                group_link, groups, memberships = reading_groups.result()
+        except BaseException:
+            users.clear()
+            raise
         return FullRead(rows, assignments, users, groups, memberships, user_link, group_link)
 
     def _groups(self, assignments: Assignments, abort: threading.Event) -> tuple[str, dict[str, dict], Memberships]:

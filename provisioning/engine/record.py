@@ -13,6 +13,7 @@ from django.db import DatabaseError
 
 from ..batching import chunked
 from .execution import Executor, Result
+from .spill import SpilledPlans, quiet_of, writes_of
 from .store import Store
 from .types import Plan
 
@@ -29,9 +30,13 @@ class Tally:
     writes: int = 0
     write_failures: int = 0
     errors: Counter = field(default_factory=Counter)
+    #: source ids of the objects these writes linked to an existing target object (found by matching)
+    newly_linked: list[str] = field(default_factory=list)
 
     def count(self, result: Result) -> None:
         self.writes += 1
+        if result.plan.newly_linked:
+            self.newly_linked.append(result.plan.source_id)
         if not result.ok:
             self.write_failures += 1
             if result.error is not None:
@@ -42,12 +47,12 @@ class Tally:
         return self.errors.most_common(1)[0][0] if self.errors else ""
 
 
-def plan_only(plans: list[Plan], store: Store, planned: list[Plan]) -> None:
+def plan_only(plans: list[Plan] | SpilledPlans, store: Store, planned: list[Plan]) -> None:
     """A dry run: count what would be done, keep the plans, write nothing."""
-    planned.extend(plans)
     for plan in plans:
+        planned.append(plan)
         store.counters[plan.action]["Planned"] += 1
-    store.processed += len(plans)
+        store.processed += 1
 
 
 class DatabaseLost(Exception):
@@ -61,14 +66,25 @@ def announced(plans: Iterable[Plan], store: Store) -> Iterator[Plan]:
         yield from chunk
 
 
-def execute_and_record(plans: list[Plan], executor: Executor, store: Store, tally: Tally) -> None:
+def execute_and_record(plans: list[Plan] | SpilledPlans, executor: Executor, store: Store, tally: Tally) -> None:
+    """Record the plans that write nothing, then announce the writes, send them, and record every answer
+    that came back."""
+    record_quiet(plans, store)
+    send_and_record(writes_of(plans), executor, store, tally)
+
+
+def record_quiet(plans: list[Plan] | SpilledPlans, store: Store) -> None:
+    """The plans that write nothing, recorded (those worth a log row are logged)."""
+    for quiet in chunked(quiet_of(plans), RECORD_EVERY * 4):
+        store.record([], quiet)
+
+
+def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally) -> None:
     """Announce the writes, send them, and record every answer that came back. A write is announced
     before it is sent and recorded with its answer, so a run that stops in between (a kill, a lost
     database) leaves it for the next run to confirm, never without its log row."""
-    for quiet in chunked((p for p in plans if not p.writes), RECORD_EVERY * 4):
-        store.record([], quiet)
     try:
-        _send_and_record((p for p in plans if p.writes), executor, store, tally)
+        _send_and_record(writes, executor, store, tally)
     except DatabaseError as exc:
         # The answers in hand cannot be recorded now: their writes stay announced for the next run.
         raise DatabaseLost(str(exc)) from exc

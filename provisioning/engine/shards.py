@@ -13,9 +13,10 @@ stopped worker does.
 
 The shards share the adaptive limit: each has its share of the places, so
 the target sees no more calls in flight than from one process, and a rate
-limit met by one slows all (see :class:`ShardLimit`). The cycle's process holds the lease, renews it, passes a lost lease on to
-the shards, and stores the progress they report; a shard dies with it (the
-parent-death signal), so none writes on after its cycle's process is gone.
+limit met by one slows all (see :class:`ShardLimit`). The cycle's process
+holds the lease, renews it, passes a lost lease on to the shards, and stores
+the progress they report; a shard dies with it (the parent-death signal), so
+none writes on after its cycle's process is gone.
 
 Planning stays in the cycle's process: the accidental-deletion threshold and
 every other safety check see the whole phase before any shard starts.
@@ -43,7 +44,8 @@ from django.db import DatabaseError, connection, connections
 from ..connectors.errors import ConnectorError, CredentialsError, TransientError
 from ..metrics import calls as metric_calls
 from .execution import AdaptiveLimit, Executor
-from .record import DatabaseLost, Tally, execute_and_record
+from .record import DatabaseLost, Tally, record_quiet, send_and_record
+from .spill import SpilledPlans, writes_of
 from .store import LeaseLost, StopRequested, Store
 from .types import Plan
 
@@ -198,8 +200,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _run_shard(writes: list[Plan], store: Store, executor: Executor, limit: ShardLimit,
-               lease_lost, halt, fd: int, parent: int) -> None:
+def _run_shard(plans: list[Plan] | SpilledPlans, index: int, shards: int, store: Store, executor: Executor,
+               limit: ShardLimit, lease_lost, halt, fd: int, parent: int) -> None:
     """The body of a shard process; never returns."""
     code = 0
     try:
@@ -224,7 +226,7 @@ def _run_shard(writes: list[Plan], store: Store, executor: Executor, limit: Shar
         tally = Tally()
         report = ShardReport()
         try:
-            execute_and_record(writes, shard_executor, mine, tally)
+            send_and_record(writes_of(plans, start=index, step=shards), shard_executor, mine, tally)
         except CredentialsError as exc:
             report.error = ("credentials", exc.message, exc.code or "", exc.recommendation or "")
         except (DatabaseError, DatabaseLost) as exc:
@@ -237,7 +239,7 @@ def _run_shard(writes: list[Plan], store: Store, executor: Executor, limit: Shar
             report.error = ("connector", exc.message, exc.code or "", exc.recommendation or "")
         report.processed, report.counters, report.done, report.tally = (
             mine.processed, _plain(mine.counters), True, tally)
-        report.newly_linked = [p.source_id for p in writes if p.newly_linked]
+        report.newly_linked = tally.newly_linked
         stats = target.stats
         report.calls = {"requests": stats.requests, "writes": stats.writes, "retries": stats.retries,
                         "throttled": stats.throttled, "waited_seconds": stats.waited_seconds}
@@ -256,11 +258,13 @@ def _run_shard(writes: list[Plan], store: Store, executor: Executor, limit: Shar
             os._exit(code)
 
 
-def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally: Tally, shards: int) -> None:
-    """As :func:`record.execute_and_record`, the writes spread over ``shards`` processes."""
-    writes = [p for p in plans if p.writes]
-    quiet = [p for p in plans if not p.writes]
-    execute_and_record(quiet, executor, store, Tally())  # plans that write nothing: recorded here, at once
+def execute_in_shards(plans: list[Plan] | SpilledPlans, executor: Executor, store: Store, tally: Tally,
+                      shards: int) -> None:
+    """As :func:`record.execute_and_record`, the writes spread over ``shards`` processes (each takes every
+    ``shards``-th write). Writes that linked an existing object are marked so on ``plans`` (if a list)."""
+    if isinstance(plans, SpilledPlans):
+        plans.seal()  # written in full before any shard reads it
+    record_quiet(plans, store)  # plans that write nothing: recorded here, at once
     throttles = shared_throttles(shards)
     share = max(1, executor.max_workers // shards)
     lease_lost, halt = Flag(), Flag()
@@ -275,10 +279,10 @@ def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally
         if pid == 0:
             os.close(read_fd)
             limit = ShardLimit(throttles, index, initial=max(1, executor.limit.limit // shards), maximum=share)
-            _run_shard(writes[index::shards], store, executor, limit, lease_lost, halt, write_fd, parent)
+            _run_shard(plans, index, shards, store, executor, limit, lease_lost, halt, write_fd, parent)
         os.close(write_fd)
         children[pid] = _Reader(read_fd)
-    log.info("Cycle of job %s: %d writes sent by %d processes", store.job.job_id, len(writes), shards)
+    log.info("Cycle of job %s: writes sent by %d processes", store.job.job_id, shards)
     reports: dict[int, ShardReport] = {}
     finals: dict[int, ShardReport] = {}
     try:
@@ -296,7 +300,7 @@ def execute_in_shards(plans: list[Plan], executor: Executor, store: Store, tally
     finally:
         for reader in children.values():
             os.close(reader.fd)
-    _merge(finals, executor, store, tally, base_processed, base_counters, writes)
+    _merge(finals, executor, store, tally, base_processed, base_counters, plans)
 
 
 def _follow(children, reports, finals, store: Store, lease_lost, halt, base_processed, base_counters) -> None:
@@ -359,7 +363,7 @@ def _progress(store: Store, reports: dict, base_processed: int, base_counters: d
 
 
 def _merge(finals: dict, executor: Executor, store: Store, tally: Tally, base_processed: int,
-           base_counters: dict, writes: list[Plan]) -> None:
+           base_counters: dict, plans: list[Plan] | SpilledPlans) -> None:
     """The shards' summaries into the cycle's own counters; then what stopped a shard, raised here."""
     _progress(store, finals, base_processed, base_counters)
     linked = set()
@@ -370,20 +374,22 @@ def _merge(finals: dict, executor: Executor, store: Store, tally: Tally, base_pr
             tally.writes += report.tally.writes
             tally.write_failures += report.tally.write_failures
             tally.errors.update(report.tally.errors)
+            tally.newly_linked += report.tally.newly_linked
         stats = executor.target.stats
         with stats._lock:
             for name, value in report.calls.items():
                 setattr(stats, name, getattr(stats, name) + value)
         if report.error is not None:
             errors.append(report.error)
-    for plan in writes:
-        if plan.source_id in linked:
-            plan.newly_linked = True  # what the groups' phase needs to know of the users' writes
+    if linked and isinstance(plans, list):
+        for plan in plans:
+            if plan.writes and plan.source_id in linked:
+                plan.newly_linked = True  # what the groups' phase of an incremental cycle needs to know
     store.flush(force=True)
     if not errors:
         return
     kinds = Counter(kind for kind, *_ in errors)
-    for kind, message, code, recommendation in errors:
+    for kind, message, *_ in errors:
         if kind == "crash":
             log.error("A shard of job %s failed: %s", store.job.job_id, message)
     if kinds["crash"]:
