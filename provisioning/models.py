@@ -321,7 +321,8 @@ class ObjectLink(models.Model):
     """A provisioned object: the Entra object and the Dropbox object it is linked to,
     with the values last written, so the next cycle sends only what changed."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links", db_index=False)
     object_type = models.CharField(max_length=10, choices=ObjectType.choices)
     source_id = models.CharField(max_length=64)
     target_id = models.CharField(max_length=120)
@@ -353,7 +354,8 @@ class ObjectLink(models.Model):
 class SourceMembership(models.Model):
     """A direct member of a group in Entra ID, as last read (for incremental cycles)."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="memberships")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     group_id = models.CharField(max_length=64)
     member_id = models.CharField(max_length=64)
     member_type = models.CharField(max_length=10, default="user")
@@ -368,7 +370,8 @@ class SourceMembership(models.Model):
 class SourceAssignment(models.Model):
     """An app role assignment of the application's service principal, as last read."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="assignments")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="assignments", db_index=False)
     assignment_id = models.CharField(max_length=120)
     principal_id = models.CharField(max_length=64)
     principal_type = models.CharField(max_length=20)
@@ -386,7 +389,8 @@ class Escrow(models.Model):
     """An object whose write failed for a passing reason, retried by later cycles
     with a growing delay instead of failing the whole cycle."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrows")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrows", db_index=False)
     object_type = models.CharField(max_length=10, choices=ObjectType.choices)
     source_id = models.CharField(max_length=64)
     attempts = models.PositiveIntegerField(default=1)
@@ -406,7 +410,8 @@ class PendingWrite(models.Model):
     (a killed worker, a lost database) is resolved by the next run, which reads the target to see
     whether the write landed, so no change the portal made goes without its log row."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="pending_writes")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="pending_writes", db_index=False)
     #: the cycle that made the write (none for provision on demand)
     cycle_id = models.UUIDField(null=True, blank=True)
     #: the log row this write will have
@@ -429,7 +434,8 @@ class PendingWrite(models.Model):
 class ProvisioningLog(models.Model):
     """One action on one identity in one cycle, shaped like Graph's provisioningObjectSummary."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="logs")
+    #: no index of its own: the indexes below all begin with the job
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="logs", db_index=False)
     activity_time = models.DateTimeField(db_index=True)
     cycle_id = models.UUIDField(null=True, blank=True)
     change_id = models.UUIDField(unique=True)
