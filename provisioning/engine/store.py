@@ -4,6 +4,7 @@ a bulk write; a read-only store (previews) writes nothing at all."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -11,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ..batching import chunked
@@ -35,7 +36,11 @@ from .execution import Result
 from .membership import MemberChange
 from .types import LinkInfo, Plan, plan_to_json, planned_changes, step
 
+log = logging.getLogger(__name__)
+
 BULK = 2000
+#: announced writes ended between two vacuums of their table (see :meth:`Store._tidy_pending`)
+VACUUM_PENDING_EVERY = 20_000
 #: a log row of the store's own cycle (not one resolved for an earlier run)
 _CURRENT = object()
 
@@ -83,6 +88,8 @@ class Store:
         self._last_flush = 0.0
         self._last_stop_check = 0.0
         self._stop = False
+        #: announced writes this store ended since their table was last vacuumed (None: never vacuumed here)
+        self._ended_since_vacuum: int | None = 0
 
     # ------------------------------------------------------------------ links
     def links(self, object_type: str) -> dict[str, LinkInfo]:
@@ -257,6 +264,27 @@ class Store:
         if not self.read_only:
             batch.write()
             self.flush()
+            self._tidy_pending(len(batch.done))
+
+    def _tidy_pending(self, ended: int) -> None:
+        """Vacuum the announced writes' table every so many ended writes. It is a queue: each write inserts
+        a row and deletes it moments later, so a large phase leaves hundreds of thousands of dead rows that
+        every later delete steps over until the table is vacuumed, and autovacuum may be late or off.
+        Vacuumed as the cycle goes, it stays a few pages long. A vacuum that cannot run is not tried again."""
+        if self._ended_since_vacuum is None or connection.vendor != "postgresql":
+            return
+        self._ended_since_vacuum += ended
+        if self._ended_since_vacuum < VACUUM_PENDING_EVERY or connection.in_atomic_block:
+            return
+        self._ended_since_vacuum = 0
+        table = connection.ops.quote_name(PendingWrite._meta.db_table)
+        try:
+            with connection.cursor() as cursor:
+                # (another process vacuuming it already: nothing to wait for)
+                cursor.execute(f"VACUUM (SKIP_LOCKED) {table}")
+        except DatabaseError as exc:
+            self._ended_since_vacuum = None
+            log.warning("Could not vacuum %s (%s); PostgreSQL's autovacuum is left to do it.", table, exc)
 
     def record_resolved(self, resolved: list[tuple[PendingWrite, Result]]) -> None:
         """Log rows, links and escrows of writes a stopped run left pending, under the cycle that made them

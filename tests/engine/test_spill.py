@@ -1,7 +1,9 @@
-"""A full cycle keeps a tenant's attributes and plans in a scratch file, not in
-memory: what comes back is what went in, in order; destructive plans stay
-objects so that staging still changes them; a shard's share is every n-th
-write; and the file is gone once the cycle is over, whether it ends well or not."""
+"""What a large cycle keeps small: a full cycle keeps a tenant's attributes
+and plans in a scratch file, not in memory (what comes back is what went in, in
+order; destructive plans stay objects so that staging still changes them; a
+shard's share is every n-th write; the file is gone once the cycle is over,
+whether it ends well or not), and the announced writes' table is vacuumed as a
+large phase goes."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ import os
 import tempfile
 
 import pytest
+from django.db import DatabaseError, connection
+from django.db.backends.utils import CursorWrapper
 
 from provisioning.constants import Action, CycleKind, LogStatus, ObjectType
+from provisioning.engine import record as record_module
+from provisioning.engine import store as store_module
 from provisioning.engine.cycle import Cycle
 from provisioning.engine.spill import SpilledPlans, SpilledUsers, quiet_of, writes_of
 from provisioning.engine.store import Store
 from provisioning.engine.types import Plan, step
-from provisioning.models import ProvisioningLog, SyncCycle
+from provisioning.models import ObjectLink, PendingWrite, ProvisioningLog, SyncCycle
+from tests.conftest import require
 from tests.engine.test_cycle_on_fakes import NOW, Runner, world  # noqa: F401  (the fixture)
 from tests.fakes import engine_config
 
@@ -132,3 +139,47 @@ def test_a_full_cycle_that_fails_while_reading_leaves_no_scratch_file(world, scr
               sleep=lambda _: None).run()
     assert not scratch_files()
     assert [a.label for a in target.accounts.values()] == ["admin@example.org"], "nothing was created"
+
+
+def vacuums_of_announced_writes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s",
+                       [PendingWrite._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_phase_vacuums_the_announced_writes_as_it_goes_and_a_refused_vacuum_is_not_retried(
+        world, monkeypatch, caplog):  # noqa: F811
+    """The announced writes are a queue (a row in, the same row out, for every write): a phase of many writes
+    vacuums their table every so many, so the dead rows never pile up, whatever autovacuum does."""
+    require(connection.vendor == "postgresql", "PostgreSQL")
+    job, directory, target = world
+    for n in range(6, 40):
+        directory.add_user(f"u{n}", f"user{n}@example.org")
+        directory.assign(f"u{n}")
+    monkeypatch.setattr(store_module, "VACUUM_PENDING_EVERY", 10)
+    monkeypatch.setattr(record_module, "RECORD_EVERY", 5)
+    before = vacuums_of_announced_writes()
+    Runner(job, directory, target)(CycleKind.INITIAL)
+    assert vacuums_of_announced_writes() - before >= 3, "39 writes, a vacuum every 10"
+    assert not PendingWrite.objects.exists()
+
+    refused = []
+
+    def refuse(self, sql, *args, **kwargs):
+        if sql.startswith("VACUUM"):
+            refused.append(sql)
+            raise DatabaseError("must be owner of table provisioning_pendingwrite")
+        return execute(self, sql, *args, **kwargs)
+
+    execute = CursorWrapper.execute
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    for n in range(40, 80):
+        directory.add_user(f"u{n}", f"user{n}@example.org")
+        directory.assign(f"u{n}")
+    Runner(job, directory, target)(CycleKind.FULL)
+    assert len(refused) == 1, "tried once, then left to autovacuum"
+    assert "Could not vacuum" in caplog.text and "autovacuum is left to do it" in caplog.text
+    assert ObjectLink.objects.filter(job=job, object_type=ObjectType.USER).count() == 79
