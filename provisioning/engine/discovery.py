@@ -107,17 +107,20 @@ class Discovery:
         users_of = expand_groups(read.memberships, self.config.expand_nested_groups)
         groups_of = groups_by_user(users_of, read.assignments.groups)
         people = {}
-        for uid, user in read.users.items():
-            ev = evaluate_user(SourceUser(uid, user, "", frozenset(groups_of.get(uid, ()))), config=self.config,
-                               schema=self.target.schema, assignments=read.assignments,
-                               link=self.links.get(uid), now=self.now)
-            mapped = ev.mapped or map_values(self.config.users, user_source_attributes(user), schema=self.schema,
-                                             now=self.now)
-            values = (mapped.update if uid in self.links else mapped.create).values
-            people[uid] = _Person(uid, ev.upn, ev.display_name, ev.counts_as_in_scope and ev.account_enabled is not False,
-                                  ev.decision.reason if not ev.decision.in_scope else
-                                  "The user is disabled in Microsoft Entra ID.", values)
-        read.users.clear()
+        try:
+            for uid, user in read.users.items():
+                ev = evaluate_user(SourceUser(uid, user, "", frozenset(groups_of.get(uid, ()))), config=self.config,
+                                   schema=self.target.schema, assignments=read.assignments,
+                                   link=self.links.get(uid), now=self.now)
+                mapped = ev.mapped or map_values(self.config.users, user_source_attributes(user), schema=self.schema,
+                                                 now=self.now)
+                values = (mapped.update if uid in self.links else mapped.create).values
+                active = ev.counts_as_in_scope and ev.account_enabled is not False
+                people[uid] = _Person(uid, ev.upn, ev.display_name, active,
+                                      ev.decision.reason if not ev.decision.in_scope else
+                                      "The user is disabled in Microsoft Entra ID.", values)
+        finally:
+            read.users.clear()  # (the scratch file goes, whatever stops the loop)
         return people
 
     def _index(self, people: Mapping[str, _Person]) -> dict[tuple[str, str], list[str]]:
