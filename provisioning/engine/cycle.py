@@ -127,6 +127,8 @@ class _Work:
     assignments: object
     suspicion_read: FullRead | DeltaRead
     groups: Callable[[set[str]], list[SourceGroup]] | None
+    #: lets go of what the users' planning did not take (a read still under way stops)
+    release: Callable[[], None] = lambda: None
 
 
 def _destructive(plans: list[Plan] | SpilledPlans) -> list[Plan]:
@@ -165,7 +167,10 @@ class Cycle:
         pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, self.now, self.full),
                             self.target, self.store)
         work = self._read_full() if self.full else self._read_delta()
-        user_plans = self._plan_users(pipeline, work)
+        try:
+            user_plans = self._plan_users(pipeline, work)
+        finally:
+            work.release()
         suspicion = self._suspicion(pipeline, work)
         try:
             self.outcome.staging = stage_users(_destructive(user_plans), self.config, self.permit, suspicion)
@@ -240,24 +245,31 @@ class Cycle:
 
     # ================================================================== full cycle
     def _read_full(self) -> _Work:
-        read = self.reader.full()
-        self.outcome.delta = DeltaLinks(read.user_delta_link, read.group_delta_link)
-        self.outcome.snapshot = Snapshot(read.assignment_rows, full=read.memberships)
-        config, assignments = self.config, read.assignments
-        users_of = expand_groups(read.memberships, config.expand_nested_groups)
-        groups_of = groups_by_user(users_of, assignments.groups)
-        links = self.store.links(ObjectType.USER)
-        candidates = set(read.users) if config.scope == "all" else set(assignments.users) | set(groups_of)
+        # The users are still being read when this returns: each is planned as it arrives.
+        read = self.reader.full(streamed=True)
+        try:
+            self.outcome.delta = DeltaLinks(read.user_delta_link, read.group_delta_link)
+            self.outcome.snapshot = Snapshot(read.assignment_rows, full=read.memberships)
+            config, assignments = self.config, read.assignments
+            users_of = expand_groups(read.memberships, config.expand_nested_groups)
+            groups_of = groups_by_user(users_of, assignments.groups)
+            links = self.store.links(ObjectType.USER)
+        except BaseException:
+            read.users.clear()
+            raise
+        every_user = config.scope == "all"
+        assigned = set(assignments.users) | set(groups_of)
 
         def items() -> Iterator[SourceUser]:
-            # One user at a time, read back from the scratch file as it is planned, in the order of their ids.
+            # The users in scope or linked, in the order they were read, each read back from the scratch file
+            # as it is planned; then, in the order of their ids, the linked users the read did not return.
             try:
-                for uid in sorted(candidates | set(links)):
-                    user = read.users.get(uid)
-                    if user is None and uid not in links:
-                        continue  # an assigned principal that is not a user of this tenant (or gone and never linked)
-                    gone = "" if user is not None else (SOFT_DELETED if self.reader.soft_deleted(uid) else HARD_DELETED)
-                    yield SourceUser(uid, user, gone, frozenset(groups_of.get(uid, ())))
+                for uid, user in read.users.arrivals(tick=self.store.checkpoint):
+                    if every_user or uid in assigned or uid in links:
+                        yield SourceUser(uid, user, "", frozenset(groups_of.get(uid, ())))
+                for uid in sorted(uid for uid in links if uid not in read.users):
+                    gone = SOFT_DELETED if self.reader.soft_deleted(uid) else HARD_DELETED
+                    yield SourceUser(uid, None, gone, frozenset(groups_of.get(uid, ())))
             finally:
                 read.users.clear()
 
@@ -267,7 +279,8 @@ class Cycle:
             return [SourceGroup(gid, read.groups.get(gid), users=frozenset(users_of.get(gid, ())))
                     for gid in sorted(ids | set(group_links))]
 
-        return _Work(items(), links, True, assignments, read, groups if config.groups.enabled else None)
+        return _Work(items(), links, True, assignments, read, groups if config.groups.enabled else None,
+                     release=read.users.clear)
 
     # ================================================================== incremental cycle
     def _read_delta(self) -> _Work:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from ..batching import chunked
@@ -19,7 +19,7 @@ from ..constants import Scope
 from .config import EngineConfig
 from .membership import GROUP, USER, MemberChange, Memberships
 from .scope import Assignments
-from .spill import SpilledUsers
+from .spill import SpilledUsers, UsersAbandoned
 
 #: progress is stored (and a stop honoured) every so many objects read
 CHECKPOINT_EVERY = 5000
@@ -102,30 +102,52 @@ class SourceReader:
         self._soft_deleted: set[str] | None = None
 
     # ------------------------------------------------------------------ full
-    def full(self) -> FullRead:
+    def full(self, *, streamed: bool = False) -> FullRead:
+        """Everything, read. With ``streamed``, it returns once the groups and memberships are in, while the
+        users are still being read: take them from ``users.arrivals()`` (or wait for all of them with
+        ``users.wait()``), and ``users.clear()`` once done, which also stops a read still under way."""
         rows, assignments = self.assignments()
         self.progress("Reading users and groups from Microsoft Entra ID")
         # The groups and their members are read beside the users (each read waits on Graph most of its
         # time); each delta link is still taken before its own read.
         abort = threading.Event()
         users = SpilledUsers()  # a tenant's attributes are kept on disk until each user is planned
+        pool = ThreadPoolExecutor(2, thread_name_prefix="read")
         try:
-            with ThreadPoolExecutor(1, thread_name_prefix="read-groups") as pool:
-                reading_groups = pool.submit(contextvars.copy_context().run, self._groups, assignments, abort)
-                try:
-                    user_link = self.source.latest_delta_link("users", select=self.user_select)
-                    for user in self.source.iter_users(select=self.user_select):
-                        users.add(user)
-                        if len(users) % CHECKPOINT_EVERY == 0:
-                            self.checkpoint()
-                except BaseException:
-                    abort.set()  # the groups' read stops at its next request; its own error, if any, is not raised
-                    raise
+            reading_groups = pool.submit(contextvars.copy_context().run, self._groups, assignments, abort)
+            try:
+                user_link = self.source.latest_delta_link("users", select=self.user_select)
+                pool.submit(contextvars.copy_context().run, self._users, users, abort)
+                while True:
+                    self.checkpoint()  # a stop, or a lost lease, is honoured while the groups are read
+                    if wait([reading_groups], timeout=0.25).done:
+                        break
                 group_link, groups, memberships = reading_groups.result()
+                if not streamed:
+                    users.wait(self.checkpoint)
+            except BaseException:
+                abort.set()  # both reads stop at their next request; their own errors, if any, are not raised
+                raise
         except BaseException:
             users.clear()
             raise
+        finally:
+            pool.shutdown(wait=False)  # the users' read goes on, if it is not over
         return FullRead(rows, assignments, users, groups, memberships, user_link, group_link)
+
+    def _users(self, users: SpilledUsers, abort: threading.Event) -> None:
+        """Read every user into ``users`` (in a thread of its own: its error goes to whoever takes them)."""
+        try:
+            for user in self.source.iter_users(select=self.user_select):
+                users.add(user)
+                if abort.is_set():
+                    raise _Aborted()
+        except UsersAbandoned:
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread taking the users
+            users.fail(exc)
+            return
+        users.finish()
 
     def _groups(self, assignments: Assignments, abort: threading.Event) -> tuple[str, dict[str, dict], Memberships]:
         group_link = self.source.latest_delta_link("groups", select=self.group_select)

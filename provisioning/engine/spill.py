@@ -1,6 +1,7 @@
 """What a full cycle reads and plans for a whole tenant, kept in a scratch file
-instead of in memory: the users' attributes between the read and planning, and
-the plans between planning and their writes.
+instead of in memory: the users' attributes between the read and planning
+(planning takes each as it arrives, while the rest are being read), and the
+plans between planning and their writes.
 
 A full cycle must see every user before it writes anything (the
 accidental-deletion threshold and the empty-read check count the whole phase),
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 
 import orjson
 
@@ -27,7 +29,7 @@ _BLOCK = 1 << 20
 
 
 class _Scratch:
-    """An unnamed temporary file, appended to, then read by offset."""
+    """An unnamed temporary file, appended to and read by offset, by one thread writing while others read."""
 
     def __init__(self):
         self._file = tempfile.TemporaryFile(prefix="portal-cycle-")
@@ -35,6 +37,7 @@ class _Scratch:
         self._pending = bytearray()
         self._written = 0
         self._sealed = False
+        self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -43,13 +46,14 @@ class _Scratch:
     def append(self, data: bytes) -> int:
         """Add ``data``; its offset. Only before the first read: processes forked once it is read share
         the file's position, so none may write to it then."""
-        if self._sealed:
-            raise RuntimeError("The cycle's scratch file is read: nothing more is written to it.")
-        offset = self.size
-        self._pending += data
-        if len(self._pending) >= _BLOCK:
-            self._drain()
-        return offset
+        with self._lock:
+            if self._sealed:
+                raise RuntimeError("The cycle's scratch file is read: nothing more is written to it.")
+            offset = self.size
+            self._pending += data
+            if len(self._pending) >= _BLOCK:
+                self._drain()
+            return offset
 
     def _drain(self) -> None:
         view = memoryview(self._pending)
@@ -62,12 +66,15 @@ class _Scratch:
 
     def seal(self) -> None:
         """Write what is gathered, and nothing more."""
-        if not self._sealed:
-            self._drain()
-            self._sealed = True
+        with self._lock:
+            if not self._sealed:
+                self._drain()
+                self._sealed = True
 
     def read(self, offset: int, length: int) -> bytes:
-        self.seal()
+        if offset + length > self._written:
+            with self._lock:
+                self._drain()
         data = os.pread(self._fd, length, offset)
         if len(data) != length:
             raise OSError(f"The cycle's scratch file is shorter than expected ({len(data)} of {length} bytes "
@@ -90,23 +97,98 @@ class _Scratch:
             yield rest
 
     def close(self) -> None:
-        self._pending.clear()
-        self._file.close()
+        with self._lock:
+            self._pending.clear()
+            self._sealed = True
+            self._file.close()
+
+
+class UsersAbandoned(Exception):
+    """The users being read in were let go (the cycle stopped): the read stops."""
 
 
 class SpilledUsers(Mapping):
     """Users read from the source, by id, each kept as its JSON in a scratch file: only the ids and
-    where each user is stay in memory. Reading a user back parses it again."""
+    where each user is stay in memory. Reading a user back parses it again.
+
+    One thread may be reading the users in (:meth:`add`, then :meth:`finish` or :meth:`fail`) while another
+    takes them as they arrive (:meth:`arrivals`): planning starts before the last page is read."""
 
     def __init__(self):
         self._scratch: _Scratch | None = _Scratch()
         #: id -> offset << 32 | length (one int each, not a tuple)
         self._at: dict[str, int] = {}
+        #: ids in the order they first arrived
+        self._order: list[str] = []
+        self._arrived = threading.Condition()
+        self._complete = False
+        self._error: BaseException | None = None
+        #: set when the users are let go: the thread reading them in stops at its next user
+        self.abandoned = threading.Event()
 
+    # ------------------------------------------------------------------ reading in
     def add(self, user: dict) -> None:
+        scratch = self._scratch
+        if scratch is None or self.abandoned.is_set():
+            raise UsersAbandoned()
         data = orjson.dumps(user)
-        self._at[user["id"]] = self._scratch.append(data) << 32 | len(data)
+        uid = user["id"]
+        at = scratch.append(data) << 32 | len(data)
+        with self._arrived:
+            if uid not in self._at:
+                self._order.append(uid)
+            self._at[uid] = at
+            if len(self._order) % 100 == 0:
+                self._arrived.notify_all()
 
+    def finish(self) -> None:
+        """Every user is in."""
+        with self._arrived:
+            self._complete = True
+            self._arrived.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        """The read stopped with ``error``: whoever takes the users gets it."""
+        with self._arrived:
+            self._error, self._complete = error, True
+            self._arrived.notify_all()
+
+    def wait(self, tick: Callable[[], None] = lambda: None) -> None:
+        """Until every user is in (``tick`` is called about once a second meanwhile); the read's error, if any."""
+        while True:
+            with self._arrived:
+                if not self._complete:
+                    self._arrived.wait(1.0)
+                complete, error = self._complete, self._error
+            if error is not None:
+                raise error
+            if complete:
+                return
+            tick()
+
+    def arrivals(self, tick: Callable[[], None] = lambda: None) -> Iterator[tuple[str, dict]]:
+        """(id, user) of each user once, in the order they arrived, as they arrive; ``tick`` is called about
+        once a second while none comes. Raises the read's error where it stopped."""
+        taken = 0
+        while True:
+            with self._arrived:
+                while taken == len(self._order) and not self._complete:
+                    if not self._arrived.wait(1.0):
+                        break
+                if self._error is not None:
+                    raise self._error
+                ready = self._order[taken:]
+                done = self._complete and taken + len(ready) == len(self._order)
+            if not ready and not done:
+                tick()
+                continue
+            for uid in ready:
+                yield uid, self[uid]
+            taken += len(ready)
+            if done:
+                return
+
+    # ------------------------------------------------------------------ the mapping
     def __getitem__(self, uid: str) -> dict:
         at = self._at[uid]
         return orjson.loads(self._scratch.read(at >> 32, at & 0xFFFFFFFF))
@@ -115,17 +197,21 @@ class SpilledUsers(Mapping):
         return uid in self._at
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._at)
+        return iter(list(self._order))
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._order)
 
     def clear(self) -> None:
-        """Let the users go (the file is closed and gone)."""
-        self._at = {}
-        if self._scratch is not None:
-            self._scratch.close()
-            self._scratch = None
+        """Let the users go (the file is closed and gone; a read still under way stops)."""
+        self.abandoned.set()
+        with self._arrived:
+            self._at, self._order = {}, []
+            if self._scratch is not None:
+                self._scratch.close()
+                self._scratch = None
+            self._complete = True
+            self._arrived.notify_all()
 
 
 #: what a line of the plans' file starts with: a write, a plan that writes nothing, or the place of a kept plan

@@ -1,5 +1,6 @@
 """The full read: users, and beside them the groups and their members (several member reads at once), give
-exactly what one read after the other would; a failure on either side stops both and is the one raised."""
+exactly what one read after the other would; a failure on either side stops both and is the one raised.
+A cycle plans each user as it arrives, while the rest are still being read, and a stop stops that read."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import threading
 import pytest
 
 from provisioning.connectors.errors import TransientError
+from provisioning.constants import Action, CycleKind, ObjectType
+from provisioning.engine import pipeline as pipeline_module
 from provisioning.engine.reading import SourceReader
-from provisioning.engine.store import StopRequested
-from tests.fakes import FakeDirectory, engine_config
+from provisioning.engine.store import StopRequested, Store
+from provisioning.models import ObjectLink, ProvisioningLog
+from tests.engine.test_cycle_on_fakes import Runner
+from tests.fakes import FakeDirectory, FakeTarget, engine_config
 
 
 def directory(groups: int = 65, users: int = 650) -> FakeDirectory:
@@ -72,3 +77,70 @@ def test_a_stop_during_the_users_read_stops_the_groups_read_and_is_what_is_raise
     with pytest.raises(StopRequested):
         reader(source, checkpoint=checkpoint).full()
     assert len(member_reads) < 10, "the members of the other groups were not read"
+
+
+@pytest.fixture
+def tenant(application):
+    source, target = FakeDirectory(), FakeTarget()
+    for n in range(300):
+        source.add_user(f"u{n:03}", f"user{n}@contoso.com")
+        source.assign(f"u{n:03}")
+    return application.job, source, target
+
+
+def test_users_are_planned_as_they_arrive_while_the_rest_are_still_being_read(tenant, monkeypatch):
+    job, source, target = tenant
+    planning = threading.Event()
+    everyone = source.iter_users
+
+    def slow_read(select=()):
+        users = list(everyone(select))
+        yield from users[:10]
+        assert planning.wait(10), "planning waited for the whole read"
+        yield from users[10:]
+
+    source.iter_users = slow_read
+    plan_user = pipeline_module.plan_user
+
+    def planned(*args, **kwargs):
+        planning.set()
+        return plan_user(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "plan_user", planned)
+    Runner(job, source, target)(CycleKind.INITIAL)
+    assert ObjectLink.objects.filter(job=job, object_type=ObjectType.USER).count() == 300
+    created = ProvisioningLog.objects.filter(job=job, action=Action.CREATE).values_list("source_id", flat=True)
+    assert sorted(created) == [f"u{n:03}" for n in range(300)], "each once"
+
+
+def test_a_stop_while_users_are_planned_stops_the_read_still_under_way(tenant, monkeypatch):
+    job, source, target = tenant
+    given, stopped = [], threading.Event()
+    everyone = source.iter_users
+
+    def endless_read(select=()):
+        try:
+            users = list(everyone(select))
+            yield from users[:10]
+            threading.Event().wait(1.5)  # nothing comes for a while: the planning side checks for a stop
+            for n in range(100_000):
+                given.append(n)
+                yield {**users[0], "id": f"x{n}"}
+                threading.Event().wait(0.001)
+        finally:
+            stopped.set()
+
+    source.iter_users = endless_read
+    checkpoint = Store.checkpoint
+
+    def stop_once_planning(self):
+        if self.phase == "Planning":
+            raise StopRequested()
+        return checkpoint(self)
+
+    monkeypatch.setattr(Store, "checkpoint", stop_once_planning)
+    with pytest.raises(StopRequested):
+        Runner(job, source, target)(CycleKind.INITIAL)
+    assert stopped.wait(5), "the users' read stopped"
+    assert len(given) < 1000
+    assert not ObjectLink.objects.filter(job=job).exists(), "nothing was written"
