@@ -453,20 +453,17 @@ class DropboxConnector:
         arg = {"group": {".tag": "group_id", "group_id": group_id}, "return_members": False,
                "members": [{"user": {".tag": "team_member_id", "team_member_id": mid}, "access_type": {".tag": "member"}}
                            for mid in account_ids]}
-        answer = self._json_call("add group members", team.groups_members_add, arg, write=True)
-        self._poll("add group members", self._groups_job_status, answer["async_job_id"])
-
-    def _groups_job_status(self, job_id: str) -> dict:
-        """groups/job_status/get as JSON (its answer is a bare tag, decoded for nothing)."""
-        return self._send_json(team.groups_job_status_get, {"async_job_id": job_id})
+        # The members are in the group once this answers: its async_job_id is a legacy " " that names no job
+        # ("the async processing now happens automatically"), so there is nothing to wait for.
+        self._json_call("add group members", team.groups_members_add, arg, write=True)
 
     def remove_group_members(self, group_id: str, account_ids: list[str]) -> None:
         if not account_ids:
             return
         users = [team.UserSelectorArg.team_member_id(mid) for mid in account_ids]
-        answer = self._call("remove group members", self.client.team_groups_members_remove,
-                            team.GroupSelector.group_id(group_id), users, return_members=False, write=True)
-        self._poll("remove group members", self.client.team_groups_job_status_get, answer.async_job_id)
+        # (as for an add, done when it answers)
+        self._call("remove group members", self.client.team_groups_members_remove,
+                   team.GroupSelector.group_id(group_id), users, return_members=False, write=True)
 
 
 class _JsonJob:
