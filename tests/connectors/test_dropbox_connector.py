@@ -4,6 +4,8 @@ rate limits with the wait reported, and the error mapping."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from provisioning.connectors.errors import (
@@ -271,3 +273,34 @@ def test_the_sdks_session_takes_proxies_and_ca_bundle_from_the_environment(monke
     assert dropbox["verify"] == graph["verify"] == "/etc/contoso/ca.pem"
     assert session.merge_environment_settings("https://api.dropboxapi.com/2/x", {}, False, False, None)["verify"] is False
     assert session.trust_env is False
+
+
+def test_many_look_ups_are_sent_several_at_once_and_each_key_is_answered(dbx, connector, monkeypatch):
+    created = [o.account for o in connector.create_batch(people(250, "find"))]
+    wanted = [("email", a.label) for a in created] + [("id", a.id) for a in created[:40]] + \
+        [("email", f"nobody.{i}@contoso.com") for i in range(60)]
+    dbx.configure(latency_ms=60)
+    in_flight, peak, calls, lock = [0], [0], [], threading.Lock()
+    get_info = connector.client.team_members_get_info_v2
+
+    def counted(members):
+        with lock:
+            calls.append(len(members))
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        try:
+            return get_info(members)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(connector.client, "team_members_get_info_v2", counted)
+    try:
+        found = connector.find(wanted)
+    finally:
+        dbx.configure(latency_ms=0)
+    assert sorted(calls) == [50, 100, 100, 100], "350 look-ups, 100 per call"
+    assert peak[0] > 1, "the calls overlap"
+    assert all(found[("email", a.label)].id == a.id for a in created)
+    assert all(found[("id", a.id)].label == a.label for a in created[:40])
+    assert all(found[("email", f"nobody.{i}@contoso.com")] is None for i in range(60))

@@ -11,8 +11,10 @@ the engine, which adapts its concurrency. A connector opened with
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -36,6 +38,8 @@ from .schema import ADD_BATCH_SIZE, ADMIN_ROLE, NAMES, SCHEMA
 log = logging.getLogger(__name__)
 
 GET_INFO_BATCH_SIZE = 100
+#: look-ups (members/get_info_v2) sent at once
+FIND_CALLS = 8
 
 #: the engine's attribute names, as members/set_profile_v2 and members/add_v2 call them
 _PROFILE_ARGS = {"email": "new_email", "givenName": "new_given_name", "surname": "new_surname",
@@ -309,14 +313,24 @@ class DropboxConnector:
             page = self._json_call("list members", team.members_list_continue_v2, {"cursor": page["cursor"]})
 
     def find(self, selectors: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Account | None]:
-        """Look members up by ``("id" | "email" | "externalId", value)``, 100 per call; None when not found."""
-        found: dict[tuple[str, str], Account | None] = {}
-        for chunk in chunked(dict.fromkeys(selectors), GET_INFO_BATCH_SIZE):
+        """Look members up by ``("id" | "email" | "externalId", value)``, 100 per call and a few calls at once;
+        None when not found."""
+        chunks = list(chunked(dict.fromkeys(selectors), GET_INFO_BATCH_SIZE))
+
+        def look_up(chunk: list[tuple[str, str]]) -> list[tuple[tuple[str, str], Account | None]]:
             answer = self._call("look up members", self.client.team_members_get_info_v2,
                                 [_SELECTORS[kind](value) for kind, value in chunk])
-            for key, item in zip(chunk, answer.members_info):
-                found[key] = account_from_sdk(item.get_member_info()) if item.is_member_info() else None
-        return found
+            return [(key, account_from_sdk(item.get_member_info()) if item.is_member_info() else None)
+                    for key, item in zip(chunk, answer.members_info)]
+
+        if len(chunks) <= 1:
+            answers = [look_up(chunk) for chunk in chunks]
+        else:
+            # (10,000 changed users are 100 look-ups: one after the other, their latency alone is seconds)
+            contexts = [contextvars.copy_context() for _ in chunks]  # log lines name the cycle; one copy each
+            with ThreadPoolExecutor(min(FIND_CALLS, len(chunks)), thread_name_prefix="find") as pool:
+                answers = list(pool.map(lambda context, chunk: context.run(look_up, chunk), contexts, chunks))
+        return {key: account for answer in answers for key, account in answer}
 
     def find_one(self, kind: str, value: str) -> Account | None:
         return self.find([(kind, value)])[(kind, value)]
