@@ -156,3 +156,27 @@ def test_worker_processes_keep_the_redacting_log_configuration(settings):
 
     assert app.conf.worker_hijack_root_logger is False
     assert "redact" in settings.LOGGING["handlers"]["console"]["filters"]
+
+
+SECRET_TEXTS = [
+    "Authorization: Bearer abcdefgh12345678", "authorization: BEARER abcdefgh12345678",
+    'refresh_token=abc123def456&x=1', '{"access_token": "sl.B123456789abcdefghijklmnop"}',
+    "client_secret : 'hunter2hunter2'", "Password=Winter2026!", "code_verifier=xyz789", "ID_TOKEN: eyJa.eyJb.c",
+    "token sl.ABCDEFGHIJKLMNOPQRSTUV in the middle", "jwt eyJhbGciOi.eyJzdWIiOi.SflKxwRJSM",
+    # outside ASCII: the patterns' own case folding (the long s matches "s") must still be honoured
+    "Rénée's paſſword=Geheim123 stays hidden", "Ünïcödé Bearer abcdefgh12345678",
+]
+PLAIN_TEXTS = [
+    "", "The user is in scope and has no Dropbox account.", "Rénée Müller (renee@contoso.com) was created.",
+    '{"steps": [{"name": "Import user", "status": "Success", "description": "Retrieved x from Entra ID."}]}',
+    "a token of appreciation, a passage, sl without a dot, eyj lower case", "日本語のテキスト",
+]
+
+
+@pytest.mark.parametrize("text", SECRET_TEXTS + PLAIN_TEXTS)
+def test_text_is_redacted_exactly_as_every_pattern_would_whatever_the_shortcut(text):
+    expected = text
+    for pattern, replacement in audit._SECRET_IN_TEXT:
+        expected = pattern.sub(replacement, expected)
+    assert audit.redact_text(text) == expected
+    assert (audit.REDACTED in expected) == (text in SECRET_TEXTS), "each secret text holds a secret, no plain one"
