@@ -41,3 +41,24 @@ def test_it_wraps_rows_in_hec_events():
     event = json.loads(hec_event(record(AUDIT_TYPE), hostname="portal-1"))
     assert event == {"time": WHEN.timestamp(), "host": "portal-1", "source": "provisioning-portal",
                      "sourcetype": "provisioning:audit", "event": record(AUDIT_TYPE).body}
+
+
+@pytest.mark.django_db
+def test_a_log_row_is_sent_with_its_steps_and_changes_as_json_not_as_text(application):
+    import uuid
+
+    from django.utils import timezone as dj_timezone
+
+    from provisioning.models import ProvisioningLog, StreamEntry
+    from provisioning.streaming.records import records
+
+    steps = [{"name": "Import user", "status": "Success", "description": "Retrieved Zoë \"Z\" Müller.",
+              "details": {"accountEnabled": True, "groups": ["Sales", "日本"], "none": None}}]
+    changes = [{"name": "givenName", "old": None, "new": "Zoë"}]
+    row = ProvisioningLog.objects.create(job=application.job, activity_time=dj_timezone.now(), change_id=uuid.uuid4(),
+                                         action="Update", status="Failure", steps=steps, modified_properties=changes)
+    [sent] = records(StreamEntry(kind=StreamEntry.LOG, refs=[str(row.change_id)]))
+    body = json.loads(sent.json())
+    assert body["steps"] == steps and body["modified_properties"] == changes
+    assert body["id"] == row.pk and body["job_id"] == application.job.job_id and sent.failed
+    assert list(body)[:3] == ["type", "id", "change_id"], "the columns in their usual order"
