@@ -272,6 +272,12 @@ class FakeDirectory:
         self.changes.append(("users", dict(user)))
         return user
 
+    def add_assigned_users(self, numbers: Iterable[int]) -> None:
+        """Users ``u<n>`` (``user<n>@example.org``), each assigned to the application directly."""
+        for n in numbers:
+            self.add_user(f"u{n}", f"user{n}@example.org")
+            self.assign(f"u{n}")
+
     def change_user(self, uid: str, **attributes) -> None:
         self.users[uid].update(attributes)
         self.changes.append(("users", {"id": uid, **attributes}))

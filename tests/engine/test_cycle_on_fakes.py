@@ -217,9 +217,7 @@ def test_writes_whose_answers_were_lost_are_confirmed_by_the_next_cycle(world, m
     from provisioning.engine import record
 
     job, directory, target = world
-    for n in range(6, 60):
-        directory.add_user(f"u{n}", f"user{n}@example.org")
-        directory.assign(f"u{n}")
+    directory.add_assigned_users(range(6, 60))
     monkeypatch.setattr(record, "RECORD_EVERY", 10)
     monkeypatch.setattr(record, "ANNOUNCE_EVERY", 10)
     lost = LostDatabase(monkeypatch, after=0)

@@ -156,9 +156,7 @@ def test_a_large_phase_vacuums_the_announced_writes_as_it_goes_and_a_refused_vac
     vacuums their table every so many, so the dead rows never pile up, whatever autovacuum does."""
     require(connection.vendor == "postgresql", "PostgreSQL")
     job, directory, target = world
-    for n in range(6, 40):
-        directory.add_user(f"u{n}", f"user{n}@example.org")
-        directory.assign(f"u{n}")
+    directory.add_assigned_users(range(6, 40))
     monkeypatch.setattr(store_module, "VACUUM_PENDING_EVERY", 10)
     monkeypatch.setattr(record_module, "RECORD_EVERY", 5)
     before = vacuums_of_announced_writes()
@@ -176,9 +174,7 @@ def test_a_large_phase_vacuums_the_announced_writes_as_it_goes_and_a_refused_vac
 
     execute = CursorWrapper.execute
     monkeypatch.setattr(CursorWrapper, "execute", refuse)
-    for n in range(40, 80):
-        directory.add_user(f"u{n}", f"user{n}@example.org")
-        directory.assign(f"u{n}")
+    directory.add_assigned_users(range(40, 80))
     Runner(job, directory, target)(CycleKind.FULL)
     assert len(refused) == 1, "tried once, then left to autovacuum"
     assert "Could not vacuum" in caplog.text and "autovacuum is left to do it" in caplog.text
