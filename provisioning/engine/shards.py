@@ -128,8 +128,6 @@ class ShardReport:
     counters: dict = field(default_factory=dict)
     done: bool = False
     tally: Tally | None = None
-    #: source ids of the plans the shard's writes linked to an existing object
-    newly_linked: list[str] = field(default_factory=list)
     calls: dict = field(default_factory=dict)
     #: (kind, message, code, recommendation) of what stopped the shard
     error: tuple[str, str, str, str] | None = None
@@ -239,7 +237,6 @@ def _run_shard(plans: list[Plan] | SpilledPlans, index: int, shards: int, store:
             report.error = ("connector", exc.message, exc.code or "", exc.recommendation or "")
         report.processed, report.counters, report.done, report.tally = (
             mine.processed, _plain(mine.counters), True, tally)
-        report.newly_linked = tally.newly_linked
         stats = target.stats
         report.calls = {"requests": stats.requests, "writes": stats.writes, "retries": stats.retries,
                         "throttled": stats.throttled, "waited_seconds": stats.waited_seconds}
@@ -366,10 +363,8 @@ def _merge(finals: dict, executor: Executor, store: Store, tally: Tally, base_pr
            base_counters: dict, plans: list[Plan] | SpilledPlans) -> None:
     """The shards' summaries into the cycle's own counters; then what stopped a shard, raised here."""
     _progress(store, finals, base_processed, base_counters)
-    linked = set()
     errors = []
     for report in finals.values():
-        linked.update(report.newly_linked)
         if report.tally is not None:
             tally.writes += report.tally.writes
             tally.write_failures += report.tally.write_failures
@@ -381,6 +376,7 @@ def _merge(finals: dict, executor: Executor, store: Store, tally: Tally, base_pr
                 setattr(stats, name, getattr(stats, name) + value)
         if report.error is not None:
             errors.append(report.error)
+    linked = set(tally.newly_linked)  # (the shards' writes that linked an existing object)
     if linked and isinstance(plans, list):
         for plan in plans:
             if plan.writes and plan.source_id in linked:
