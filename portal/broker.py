@@ -28,6 +28,8 @@ from queue import Empty
 from kombu.transport import TRANSPORT_ALIASES, virtual
 from kombu.utils.json import dumps, loads
 
+from provisioning.numbers import is_whole_number
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS message (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,7 +73,7 @@ def is_running(identity: str) -> bool | None:
     """Whether the process named by ``identity`` still runs; None when it is on another host."""
     host, _, rest = identity.partition("|")
     pid_text, _, started = rest.partition("|")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != socket.gethostname() or not is_whole_number(pid_text):
         return None
     pid = int(pid_text)
     try:

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
+from provisioning.numbers import is_whole_number
+
 #: record attributes some loggers add (``extra=``) that are safe and worth a field of their own
 _EXTRAS = ("status_code",)
 
@@ -73,7 +75,7 @@ def _access_atoms(record: logging.LogRecord) -> dict:
         return {}
     if isinstance(request_id, str) and request_id != "-":
         found["request_id"] = request_id
-    if str(status).isdigit():
+    if is_whole_number(str(status)):
         found["status"] = int(status)
     return found
 

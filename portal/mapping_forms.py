@@ -18,6 +18,7 @@ from provisioning.defaults import SOURCE_ATTRIBUTES, schema_table
 from provisioning.expressions import ExpressionError, parse, referenced_attributes
 from provisioning.expressions.scoping import OPERATORS, UNARY, ScopingError, validate_clause
 from provisioning.models import AttributeMapping, ObjectMapping
+from provisioning.numbers import is_whole_number
 
 #: Entra ID attribute names, directory extension attributes included
 #: (``extension_<appId>_costCenter``): a letter, then letters, digits, ``_``, ``.`` or ``-``.
@@ -417,7 +418,7 @@ class ScopingFiltersForm:
             key = max((f.key for f in self.filters), default=0) + 1
             self.filters.append(Filter(key=key, clauses=[Clause(key=self._next_clause_key())]))
             return True
-        if not argument.isdigit():
+        if not is_whole_number(argument):
             return False
         number = int(argument)
         if name == "add_clause":

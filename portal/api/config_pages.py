@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
+from provisioning.numbers import is_whole_number
+
 from ..permissions import get_application_for_administrator, get_application_for_reader
 from . import configuration
 from .models import ConfigurationVersion
@@ -127,7 +129,7 @@ def version(request: HttpRequest, app_id: UUID, number: int) -> HttpResponse:
         other, other_label = configuration.export_configuration(application), "the configuration now"
         changes = differences(shown.configuration, other)
     else:
-        previous = (versions.filter(number=int(compare)).first() if compare.isdigit() else
+        previous = (versions.filter(number=int(compare)).first() if is_whole_number(compare) else
                     versions.filter(number__lt=number).order_by("-number").first())
         if previous is None:
             other_label, changes = "", []

@@ -21,6 +21,7 @@ from provisioning.constants import AuditActivity, AuditResult
 from provisioning.log_export import graph_summary
 from provisioning.logs import Cursor, LogPage, older_than
 from provisioning.models import AuditEvent, OnDemandRun, ProvisioningJob, ProvisioningLog
+from provisioning.numbers import is_whole_number
 
 from ..permissions import READER_REFUSED, is_reader, visible_applications
 from . import configuration, operations, shapes
@@ -276,7 +277,7 @@ def _top(request: Request) -> int:
     text = request.query_params.get("$top", "")
     if text == "":
         return DEFAULT_TOP
-    if not text.isdigit() or not 1 <= int(text) <= 999:
+    if not is_whole_number(text) or not 1 <= int(text) <= 999:
         raise GraphError(400, f"Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive.",
                          target="$top")
     return int(text)
@@ -351,7 +352,7 @@ def directory_audits(request: Request) -> Response:
     events = AuditEvent.objects.filter(query).order_by("-id")
     token = request.query_params.get("$skiptoken", "")
     if token:
-        if not token.isdigit():
+        if not is_whole_number(token):
             raise GraphError(400, "$skiptoken is not one this API made.", target="$skiptoken")
         events = events.filter(id__lt=int(token))
     rows = list(events[: top + 1])
@@ -432,7 +433,7 @@ def job_configuration_version(request: Request, sp_id: str, job_id: str, number:
     if compare == "current":
         body["changes"] = differences(version.configuration, configuration.export_configuration(job.application))
     elif compare:
-        if not compare.isdigit():
+        if not is_whole_number(compare):
             raise GraphError(400, "compare is a version number or current.", target="compare")
         body["changes"] = differences(_version_of(job, int(compare)).configuration, version.configuration)
     return Response(body)

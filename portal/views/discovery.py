@@ -20,6 +20,7 @@ from provisioning.connectors.errors import ConnectorError
 from provisioning.constants import DiscoveryCategory, ObjectType
 from provisioning.discovery import LINKABLE, DiscoveryActionError, csv_lines, link_to_user, suspend_unlinked
 from provisioning.models import AccountDiscovery
+from provisioning.numbers import is_whole_number
 
 from ..permissions import get_application_for_administrator, get_application_for_reader
 from .overview import start_and_show
@@ -88,7 +89,7 @@ def download(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpRespo
 
 
 def _selected(request: HttpRequest, record: AccountDiscovery) -> list:
-    ids = [int(v) for v in request.POST.getlist("accounts") if v.isdigit()][:PAGE_SIZE]
+    ids = [int(v) for v in request.POST.getlist("accounts") if is_whole_number(v)][:PAGE_SIZE]
     return list(record.accounts.filter(pk__in=ids))
 
 
@@ -147,7 +148,7 @@ def unlink(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpRespons
 def link(request: HttpRequest, app_id: UUID, discovery_id: int) -> HttpResponse:
     application = get_application_for_administrator(request, app_id)
     record = get_object_or_404(AccountDiscovery, pk=discovery_id, job=application.job, status="done")
-    row = record.accounts.filter(pk=request.POST.get("account") if str(request.POST.get("account", "")).isdigit()
+    row = record.accounts.filter(pk=request.POST.get("account") if is_whole_number(request.POST.get("account", ""))
                                  else None).first()
     if row is None:
         messages.error(request, "Choose the member to link.")

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import regex
 
+from ..numbers import is_whole_number
 from .errors import FunctionFailure
 from .values import MAX_TEXT_LENGTH
 
@@ -74,7 +75,7 @@ def _matches(pattern: str, text: str):
 def _group_key(compiled, name: str):
     if name in compiled.groupindex:
         return name
-    if name.isdigit() and int(name) <= compiled.groups:
+    if is_whole_number(name) and int(name) <= compiled.groups:
         return int(name)
     raise FunctionFailure(f'the regular expression has no group named "{name}"')
 

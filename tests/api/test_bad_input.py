@@ -70,3 +70,10 @@ def test_any_configuration_file_is_answered(alice_api, application, document):
     current = alice_api.get(path).json()
     for key in ("settings", "schedule", "schema"):
         _no_500(alice_api.put(path + "?dryRun=true", {**current, key: document}))
+
+
+@pytest.mark.parametrize("digits", ["²", "³", "٣", "１０"])
+def test_digits_that_are_not_ascii_are_a_bad_page_size_not_an_error(bob_api, application, digits):
+    answer = bob_api.get("/auditLogs/provisioning", {"$top": digits})
+    assert answer.status_code == 400, answer.content
+    assert "Invalid page size specified" in answer.json()["error"]["message"]
