@@ -143,9 +143,13 @@ class WebhookReceiver(_Server):
         self.requests: list[tuple[str, dict, list[dict]]] = []
         self.lock = threading.Lock()
         self.status, self.delay = status, delay
+        #: TLS connections accepted
+        self.connections = 0
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps the connection open between requests, as a SIEM does
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if receiver.delay:
@@ -170,6 +174,8 @@ class WebhookReceiver(_Server):
 
             def get_request(self):
                 sock, address = self.socket.accept()
+                with receiver.lock:
+                    receiver.connections += 1
                 return tls.wrap_socket(sock, server_side=True), address
 
             def handle_error(self, request, client_address):

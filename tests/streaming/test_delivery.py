@@ -16,7 +16,7 @@ from django.utils import timezone
 from provisioning import audit
 from provisioning.constants import AuditActivity, StreamKind
 from provisioning.models import ProvisioningLog, StreamDestination, StreamEntry
-from provisioning.streaming.delivery import deliver, deliver_once, due_destinations
+from provisioning.streaming.delivery import Lane, deliver, deliver_once, due_destinations
 from provisioning.streaming.records import LOG_TYPE
 from tests.workers import database_url
 
@@ -231,3 +231,42 @@ def test_a_second_worker_skips_a_destination_being_delivered(application, webhoo
         release.set()
         thread.join()
     assert deliver(destination.pk) == 2
+
+
+def test_one_delivery_keeps_its_connection_to_a_webhook_from_claim_to_claim(application, webhook, certificates,
+                                                                           settings):
+    settings.STREAM_ENTRIES_PER_CLAIM = 1
+    destination = webhook_destination(webhook, certificates)
+    batches = [record_logs(application.job, 2) for _ in range(3)]
+
+    assert deliver(destination.pk) == 6
+
+    assert [line["id"] for line in webhook.lines()] == _ids([c for batch in batches for c in batch])
+    assert len(webhook.requests) == 3 and webhook.connections == 1, "three claims, one TLS handshake"
+    assert not StreamEntry.objects.exists()
+
+
+def test_syslog_closes_its_connection_after_each_claim_as_that_is_its_confirmation(application, settings):
+    settings.STREAM_ENTRIES_PER_CLAIM = 1
+    with SyslogListener() as listener:
+        destination = syslog_destination(listener)
+        batches = [record_logs(application.job, 2) for _ in range(3)]
+        assert deliver(destination.pk) == 6
+        assert [body["id"] for body in listener.bodies()] == _ids([c for batch in batches for c in batch])
+        assert listener.connections == 3
+    assert not StreamEntry.objects.exists()
+
+
+def test_a_destination_changed_since_its_connection_was_opened_gets_a_new_one(application, webhook, certificates):
+    destination = webhook_destination(webhook, certificates)
+    lane = Lane()
+    try:
+        first = lane.open(destination)
+        assert lane.open(StreamDestination.objects.get(pk=destination.pk)) is first
+        destination.token = "rotated-token-0123456789"
+        destination.save()
+        second = lane.open(destination)
+        assert second is not first
+        assert second.session.headers["Authorization"] == "Bearer rotated-token-0123456789"
+    finally:
+        lane.close()

@@ -62,3 +62,31 @@ def test_a_log_row_is_sent_with_its_steps_and_changes_as_json_not_as_text(applic
     assert body["steps"] == steps and body["modified_properties"] == changes
     assert body["id"] == row.pk and body["job_id"] == application.job.job_id and sent.failed
     assert list(body)[:3] == ["type", "id", "change_id"], "the columns in their usual order"
+
+
+@pytest.mark.django_db
+def test_the_rows_of_an_entry_are_redacted_together_exactly_as_each_would_be_alone(application):
+    """One pass of redaction over all of an entry's rows gives each row's text as redacting it alone would,
+    with secrets at the start and the end of the texts, across rows, and in non-ASCII rows."""
+    import uuid
+
+    from django.utils import timezone as dj_timezone
+
+    from provisioning.models import ProvisioningLog, StreamEntry
+    from provisioning.streaming.records import _redacted, records
+
+    texts = ["Bearer abcdefghijklmnop", "ok", "the answer was password=hunter2222", "sl.ABCDEFGHIJKLMNOPQRSTUV",
+             "Zoë: eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "refresh_token", ": x", "nothing secret at all", "bearer",
+             "  plain words here  ", "client_secret\"", "=leaked-value"]
+    rows = [ProvisioningLog.objects.create(
+        job=application.job, activity_time=dj_timezone.now(), change_id=uuid.uuid4(), action="Update",
+        status="Failure", error_reason=text, recommendation=texts[-1 - n], source_display_name=text)
+        for n, text in enumerate(texts)]
+    sent = records(StreamEntry(kind=StreamEntry.LOG, refs=[str(row.change_id) for row in rows]))
+
+    assert [r.id for r in sent] == [row.pk for row in rows]
+    assert [r.json() for r in sent] == [_redacted(r.body) for r in sent]
+    wire = b"\n".join(r.json() for r in sent)
+    for secret in (b"abcdefghijklmnop", b"hunter2222", b"ABCDEFGHIJKLMNOP", b"c2lnbmF0dXJl"):
+        assert secret not in wire
+    assert [json.loads(r.json())["error_reason"] for r in sent][1] == "ok"
