@@ -48,6 +48,8 @@ class CountingReceiver:
         context = certificates.server_context()
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps the connection open between requests, as a SIEM does
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
