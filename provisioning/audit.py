@@ -77,18 +77,37 @@ _NEEDED_WORDS = ("bearer", "refresh_token", "access_token", "client_secret", "co
 _NEEDED = re.compile(r"(?i)bearer|refresh_token|access_token|client_secret|code_verifier|password|id_token|sl\.|eyj")
 
 
+def might_hold_secret(text: str) -> bool:
+    """Whether ``text`` holds one of the words the patterns of :func:`redact_text` need (a quick look: no
+    pattern can match text for which this is False)."""
+    if text.isascii():
+        if "sl." in text or "eyJ" in text:
+            return True
+        lower = text.lower()
+        return any(word in lower for word in _NEEDED_WORDS)
+    return _NEEDED.search(text) is not None
+
+
 def redact_text(text: str) -> str:
     """Replace tokens and secrets that appear inside free text. Text holding none of the words the
     patterns need is returned as it is without running them (most text: a log row being streamed)."""
-    if text.isascii():
-        lower = text.lower()
-        if "sl." not in text and "eyJ" not in text and not any(word in lower for word in _NEEDED_WORDS):
-            return text
-    elif not _NEEDED.search(text):
+    if not might_hold_secret(text):
         return text
     for pattern, replacement in _SECRET_IN_TEXT:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_lines(lines: list[str]) -> list[str]:
+    """Each line as :func:`redact_text` returns it, looking at many lines at once: lines that together
+    hold none of the words the patterns need are all kept as they are, else each half is looked at
+    again, so the patterns run only on the few lines that may hold a secret."""
+    if len(lines) <= 1:
+        return [redact_text(line) for line in lines]
+    if not might_hold_secret("\n".join(lines)):
+        return lines
+    half = len(lines) // 2
+    return redact_lines(lines[:half]) + redact_lines(lines[half:])
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -180,3 +181,16 @@ def test_text_is_redacted_exactly_as_every_pattern_would_whatever_the_shortcut(t
         expected = pattern.sub(replacement, expected)
     assert audit.redact_text(text) == expected
     assert (audit.REDACTED in expected) == (text in SECRET_TEXTS), "each secret text holds a secret, no plain one"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lines_looked_at_together_are_redacted_exactly_as_each_alone(seed):
+    import random
+
+    lines = [json.dumps({"n": n, "text": text}) for n, text in enumerate(PLAIN_TEXTS * 40)]
+    chosen = random.Random(seed).sample(range(len(lines)), seed)  # none, one, and several secrets among them
+    for n, at in enumerate(chosen):
+        lines[at] = json.dumps({"n": at, "text": SECRET_TEXTS[n % len(SECRET_TEXTS)]})
+    redacted = audit.redact_lines(list(lines))
+    assert redacted == [audit.redact_text(line) for line in lines]
+    assert sum(audit.REDACTED in line for line in redacted) == len(chosen)

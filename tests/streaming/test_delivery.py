@@ -270,3 +270,15 @@ def test_a_destination_changed_since_its_connection_was_opened_gets_a_new_one(ap
         assert second.session.headers["Authorization"] == "Bearer rotated-token-0123456789"
     finally:
         lane.close()
+
+
+def test_an_entry_naming_something_else_than_a_row_fails_as_its_own_error(application, webhook, certificates,
+                                                                         fast_retries):
+    destination = webhook_destination(webhook, certificates)
+    record_logs(application.job, 1)
+    StreamEntry.objects.update(refs=["not-a-change-id}"])
+
+    assert deliver(destination.pk) == 0
+
+    entry = StreamEntry.objects.get()
+    assert entry.attempts == 1 and "badly formed" in entry.last_error and webhook.requests == []
