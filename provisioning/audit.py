@@ -77,6 +77,11 @@ _NEEDED_WORDS = ("bearer", "refresh_token", "access_token", "client_secret", "co
 _NEEDED = re.compile(r"(?i)bearer|refresh_token|access_token|client_secret|code_verifier|password|id_token|sl\.|eyj")
 
 
+#: parts of those words, fewer to look for: each of the words holds one (a text that holds a part and not the
+#: word is only looked at more closely)
+_NEEDED_PARTS = ("_token", "bearer", "secret", "verifier", "password")
+
+
 def might_hold_secret(text: str) -> bool:
     """Whether ``text`` holds one of the words the patterns of :func:`redact_text` need (a quick look: no
     pattern can match text for which this is False)."""
@@ -84,7 +89,7 @@ def might_hold_secret(text: str) -> bool:
         if "sl." in text or "eyJ" in text:
             return True
         lower = text.lower()
-        return any(word in lower for word in _NEEDED_WORDS)
+        return any(part in lower for part in _NEEDED_PARTS)
     return _NEEDED.search(text) is not None
 
 

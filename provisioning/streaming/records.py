@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
@@ -88,7 +88,7 @@ def _log_rows(change_ids: list[str]) -> Iterator[tuple]:
         yield from cursor.fetchall()
 
 
-def _log_records(rows: Iterable[tuple]) -> Iterator[Record]:
+def _log_records(rows: Iterable[tuple]) -> Iterator[tuple]:
     named = tuple(enumerate(_LOG_FIELDS))
     json_columns = {i for i, name in named if name in _LOG_JSON}
     when, status, job_at = _LOG_FIELDS.index("activity_time"), _LOG_FIELDS.index("status"), len(_LOG_FIELDS)
@@ -98,25 +98,24 @@ def _log_records(rows: Iterable[tuple]) -> Iterator[Record]:
             value = row[i]
             body[name] = orjson.Fragment(value) if i in json_columns and value is not None else value
         body["job_id"], body["application_id"] = row[job_at], row[job_at + 1]
-        yield Record(LOG_TYPE, row[0], row[when], row[status] == "Failure", body)
+        yield LOG_TYPE, row[0], row[when], row[status] == "Failure", body
 
 
-def _audit_records(rows: Iterable[dict]) -> Iterator[Record]:
+def _audit_records(rows: Iterable[dict]) -> Iterator[tuple]:
     for row in rows:
         body = {"type": AUDIT_TYPE, **row}
-        yield Record(AUDIT_TYPE, row["id"], row["created_at"], row["result"] == "failure", body)
+        yield AUDIT_TYPE, row["id"], row["created_at"], row["result"] == "failure", body
 
 
-def _with_lines(found: list[Record]) -> list[Record]:
-    """The records with their JSON text, redacted as each row's text alone would be, but looked at together
-    (a look per row cost more than making the text): only rows that may hold a secret are redacted."""
-    if not found:
-        return found
-    texts = [orjson.dumps(r.body, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS) for r in found]
+def _with_lines(found: list[tuple]) -> list[Record]:
+    """Records of (type, id, time, failed, body), each with its JSON text, redacted as each row's text alone
+    would be, but looked at together (a look per row cost more than making the text): only rows that may
+    hold a secret are redacted."""
+    texts = [orjson.dumps(values[4], option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS) for values in found]
     joined = b"\n".join(texts).decode()  # the JSON text has no raw line break: one line per row
     if might_hold_secret(joined):
         texts = [line.encode() for line in redact_lines(joined.split("\n"))]
-    return [replace(record, line=line) for record, line in zip(found, texts, strict=True)]
+    return [Record(*values, line=line) for values, line in zip(found, texts, strict=True)]
 
 
 # ---------------------------------------------------------------------------- syslog (RFC 5424)

@@ -194,3 +194,10 @@ def test_lines_looked_at_together_are_redacted_exactly_as_each_alone(seed):
     redacted = audit.redact_lines(list(lines))
     assert redacted == [audit.redact_text(line) for line in lines]
     assert sum(audit.REDACTED in line for line in redacted) == len(chosen)
+
+
+def test_the_quick_look_finds_every_word_the_patterns_need():
+    for word in audit._NEEDED_WORDS:
+        assert any(part in word for part in audit._NEEDED_PARTS), word
+        assert audit.might_hold_secret(f"some text {word.upper()} more") and audit.might_hold_secret(word)
+    assert not audit.might_hold_secret("The user is in scope and has no Dropbox account.")
