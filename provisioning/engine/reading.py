@@ -208,9 +208,15 @@ class SourceReader:
         rows, assignments = self.assignments()
         read = DeltaRead(rows, assignments, previous_rows)
         self.progress("Reading changed users from Microsoft Entra ID")
-        self._user_changes(read, user_delta_link)
-        self.progress("Reading changed groups from Microsoft Entra ID")
-        self._group_changes(read, group_delta_link)
+        # The groups' round is read beside the users' (each waits on Graph most of its time, page after
+        # page); each fills its own part of the read.
+        with ThreadPoolExecutor(1, thread_name_prefix="read") as pool:
+            groups = pool.submit(contextvars.copy_context().run, self._group_changes, read, group_delta_link)
+            self._user_changes(read, user_delta_link)
+            self.progress("Reading changed groups from Microsoft Entra ID")
+            while not wait([groups], timeout=0.25).done:
+                self.checkpoint()  # a stop, or a lost lease, is honoured while the groups are read
+            groups.result()
         # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
         # the members of a group just assigned, or just nested, are read now.
         to_read = set(assignments.groups) - read.previous_groups - read.removed_groups
