@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +13,7 @@ import orjson
 from django.db import connection
 
 from ..audit import might_hold_secret, redact_lines, redact_text
+from ..constants import LogStatus
 from ..models import AuditEvent, ProvisioningLog
 from .models import StreamEntry
 
@@ -34,14 +35,14 @@ _AUDIT_FIELDS = ("id", "created_at", "actor_display", "activity", "category", "r
 @dataclass(frozen=True)
 class Record:
     """One row as sent: its type and id (what a receiver deduplicates on), its time, whether it
-    tells of a failure, and the JSON object itself."""
+    tells of a failure, and the JSON object itself (``body``, or its text in ``line``)."""
 
     type: str
     id: int
     time: datetime
     failed: bool
-    body: dict
-    #: the body as redacted JSON text, when it was made with the other rows of its entry (see :func:`records`)
+    body: dict | None = None
+    #: the row as redacted JSON text, when it was made with the other rows of its entry (see :func:`records`)
     line: bytes = b""
 
     def json(self) -> bytes:
@@ -52,70 +53,79 @@ def _redacted(value) -> bytes:
     """JSON text with any secret that slipped into free text removed. Rows are redacted when written
     (audit events key by key); one pass over the text as it is sent keeps them so, at a fraction of
     the cost of walking each row again."""
-    text = orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
-    return redact_text(text).encode()
+    return redact_text(_dumps(value)).encode()
 
 
-#: a log row's JSON columns, read as the database's JSON text and sent as it is (parsing each row's steps to
-#: write them again was a third of a delivery's time)
-_LOG_JSON = ("steps", "modified_properties")
+def _dumps(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def records(entry: StreamEntry) -> list[Record]:
     """The rows an outbox entry names, oldest first; rows deleted since (retention) are left out."""
+    return _with_lines(unredacted(entry))
+
+
+def unredacted(entry: StreamEntry) -> list[tuple]:
+    """(type, id, time, failed, JSON text) of the rows an entry names, before redaction."""
     if entry.kind == StreamEntry.LOG:
-        found = _log_records(_log_rows(entry.refs))
-    else:
-        found = _audit_records(AuditEvent.objects.filter(pk__in=entry.refs).order_by("id").values(*_AUDIT_FIELDS))
-    return _with_lines(list(found))
+        if connection.vendor == "postgresql":
+            return _log_texts(entry.refs)
+        return [(LOG_TYPE, *values[:3], _dumps(values[3])) for values in log_rows(entry.refs)]
+    rows = AuditEvent.objects.filter(pk__in=entry.refs).order_by("id").values(*_AUDIT_FIELDS)
+    return [(AUDIT_TYPE, row["id"], row["created_at"], row["result"] == "failure",
+             _dumps({"type": AUDIT_TYPE, **row})) for row in rows]
 
 
-def _log_rows(change_ids: list[str]) -> Iterator[tuple]:
-    """The log rows by change id, as plain tuples: ``_LOG_FIELDS``, then the job's id and application.
-    One array parameter (``= ANY``) rather than an ``IN`` list of 500 (building that query, and the
-    ORM's rows, were a third of a delivery's time); JSON columns as the database's own text."""
+def _change_ids(refs: list[str]) -> list[str]:
+    """The entry's change ids, each checked: an entry naming anything but a UUID fails as that entry's error."""
+    return [str(uuid.UUID(str(ref))) for ref in refs]
+
+
+def _log_texts(refs: list[str]) -> list[tuple]:
+    """(type, id, time, failed, JSON text) of the log rows by change id, the text made by PostgreSQL
+    (making each row's object in Python, and psycopg's values for it, were half of a delivery's time).
+    One array parameter (``= ANY``) rather than an ``IN`` list of 500; the columns in their usual order,
+    the time in UTC as ``...T12:34:56.789012Z``."""
     log, job = ProvisioningLog._meta, ProvisioningLog._meta.get_field("job").related_model._meta
-    columns = ", ".join(f'l."{name}"::text' if name in _LOG_JSON else f'l."{log.get_field(name).column}"'
-                        for name in _LOG_FIELDS)
+    fields = []
+    for name in _LOG_FIELDS:
+        column = f'l."{log.get_field(name).column}"'
+        if name == "activity_time":
+            column = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        fields.append(f"'{name}', {column}")
+    fields += ["'job_id', j.\"job_id\"", "'application_id', j.\"application_id\""]
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT {columns}, j."job_id", j."application_id" FROM "{log.db_table}" l '
-            f'JOIN "{job.db_table}" j ON j."{job.pk.column}" = l."{log.get_field("job").column}" '
-            # the ids as one array literal (quoting 500 values one by one was a twentieth of a delivery), each
-            # checked first: an entry naming anything but a UUID fails as that entry's error
+            f'SELECT l."id", l."activity_time", l."status" = %s, '
+            f"json_build_object('type', '{LOG_TYPE}', {', '.join(fields)})::text "
+            f'FROM "{log.db_table}" l JOIN "{job.db_table}" j ON j."{job.pk.column}" = l."{log.get_field("job").column}" '
+            # the ids as one array literal (quoting 500 values one by one was a twentieth of a delivery)
             f'WHERE l."change_id" = ANY(%s::uuid[]) ORDER BY l."id"',
-            ["{" + ",".join(str(uuid.UUID(str(ref))) for ref in change_ids) + "}"])
-        yield from cursor.fetchall()
+            [LogStatus.FAILURE, "{" + ",".join(_change_ids(refs)) + "}"])
+        return [(LOG_TYPE, *row) for row in cursor.fetchall()]
 
 
-def _log_records(rows: Iterable[tuple]) -> Iterator[tuple]:
-    named = tuple(enumerate(_LOG_FIELDS))
-    json_columns = {i for i, name in named if name in _LOG_JSON}
+def log_rows(refs: list[str]) -> Iterator[tuple]:
+    """(id, time, failed, body) of the log rows by change id, each object made in Python (on a database other
+    than PostgreSQL)."""
+    rows = (ProvisioningLog.objects.filter(change_id__in=_change_ids(refs)).order_by("id")
+            .values_list(*_LOG_FIELDS, "job__job_id", "job__application_id"))
     when, status, job_at = _LOG_FIELDS.index("activity_time"), _LOG_FIELDS.index("status"), len(_LOG_FIELDS)
     for row in rows:
-        body = {"type": LOG_TYPE}
-        for i, name in named:
-            value = row[i]
-            body[name] = orjson.Fragment(value) if i in json_columns and value is not None else value
-        body["job_id"], body["application_id"] = row[job_at], row[job_at + 1]
-        yield LOG_TYPE, row[0], row[when], row[status] == "Failure", body
-
-
-def _audit_records(rows: Iterable[dict]) -> Iterator[tuple]:
-    for row in rows:
-        body = {"type": AUDIT_TYPE, **row}
-        yield AUDIT_TYPE, row["id"], row["created_at"], row["result"] == "failure", body
+        body = {"type": LOG_TYPE, **dict(zip(_LOG_FIELDS, row)), "job_id": row[job_at],
+                "application_id": row[job_at + 1]}
+        yield row[0], row[when], row[status] == LogStatus.FAILURE, body
 
 
 def _with_lines(found: list[tuple]) -> list[Record]:
-    """Records of (type, id, time, failed, body), each with its JSON text, redacted as each row's text alone
-    would be, but looked at together (a look per row cost more than making the text): only rows that may
-    hold a secret are redacted."""
-    texts = [orjson.dumps(values[4], option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS) for values in found]
-    joined = b"\n".join(texts).decode()  # the JSON text has no raw line break: one line per row
+    """Records of (type, id, time, failed, JSON text), each text redacted as it would be alone, but looked
+    at together (a look per row cost more than making the text): only rows that may hold a secret are
+    redacted."""
+    texts = [values[4] for values in found]
+    joined = "\n".join(texts)  # JSON text has no raw line break: one line per row
     if might_hold_secret(joined):
-        texts = [line.encode() for line in redact_lines(joined.split("\n"))]
-    return [Record(*values, line=line) for values, line in zip(found, texts, strict=True)]
+        texts = redact_lines(texts)
+    return [Record(*values[:4], line=text.encode()) for values, text in zip(found, texts, strict=True)]
 
 
 # ---------------------------------------------------------------------------- syslog (RFC 5424)

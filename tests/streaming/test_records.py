@@ -62,6 +62,37 @@ def test_a_log_row_is_sent_with_its_steps_and_changes_as_json_not_as_text(applic
     assert body["steps"] == steps and body["modified_properties"] == changes
     assert body["id"] == row.pk and body["job_id"] == application.job.job_id and sent.failed
     assert list(body)[:3] == ["type", "id", "change_id"], "the columns in their usual order"
+    assert body["change_id"] == str(row.change_id) and body["application_id"] == str(application.pk)
+    assert body["activity_time"] == row.activity_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert sent.time == row.activity_time
+
+
+@pytest.mark.django_db
+def test_a_log_row_made_by_the_database_is_the_object_python_makes_of_it(application):
+    """PostgreSQL writes the rows' JSON text; on another database Python makes the same object."""
+    import uuid
+
+    from django.utils import timezone as dj_timezone
+
+    from provisioning.models import ProvisioningLog, StreamEntry
+    from provisioning.streaming.records import _dumps, log_rows, unredacted
+
+    rows = [ProvisioningLog.objects.create(
+        job=application.job, activity_time=dj_timezone.now(), change_id=uuid.uuid4(), action="Create",
+        status=status, source_display_name="Zoë \"Z\" Müller\t日本", recommendation="Try again.", duration_ms=12,
+        steps=[{"name": "Export", "details": {"n": 1.5, "ok": False}}], modified_properties=[])
+        for status in ("Success", "Failure")]
+    refs = [str(row.change_id) for row in rows]
+
+    made = [(kind, rid, when, failed, json.loads(text)) for kind, rid, when, failed, text
+            in unredacted(StreamEntry(kind=StreamEntry.LOG, refs=refs))]
+    by_python = [(LOG_TYPE, rid, when, failed, json.loads(_dumps(body)))
+                 for rid, when, failed, body in log_rows(refs)]
+    for values in made + by_python:
+        values[4]["activity_time"] = datetime.fromisoformat(values[4]["activity_time"])
+    assert made == by_python
+    assert [values[3] for values in made] == [False, True]
+    assert list(made[0][4]) == list(by_python[0][4]), "the same keys in the same order"
 
 
 @pytest.mark.django_db
@@ -73,7 +104,8 @@ def test_the_rows_of_an_entry_are_redacted_together_exactly_as_each_would_be_alo
     from django.utils import timezone as dj_timezone
 
     from provisioning.models import ProvisioningLog, StreamEntry
-    from provisioning.streaming.records import _redacted, records
+    from provisioning.audit import redact_text
+    from provisioning.streaming.records import records, unredacted
 
     texts = ["Bearer abcdefghijklmnop", "ok", "the answer was password=hunter2222", "sl.ABCDEFGHIJKLMNOPQRSTUV",
              "Zoë: eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "refresh_token", ": x", "nothing secret at all", "bearer",
@@ -82,10 +114,11 @@ def test_the_rows_of_an_entry_are_redacted_together_exactly_as_each_would_be_alo
         job=application.job, activity_time=dj_timezone.now(), change_id=uuid.uuid4(), action="Update",
         status="Failure", error_reason=text, recommendation=texts[-1 - n], source_display_name=text)
         for n, text in enumerate(texts)]
-    sent = records(StreamEntry(kind=StreamEntry.LOG, refs=[str(row.change_id) for row in rows]))
+    entry = StreamEntry(kind=StreamEntry.LOG, refs=[str(row.change_id) for row in rows])
+    sent = records(entry)
 
     assert [r.id for r in sent] == [row.pk for row in rows]
-    assert [r.json() for r in sent] == [_redacted(r.body) for r in sent]
+    assert [r.json() for r in sent] == [redact_text(found[4]).encode() for found in unredacted(entry)]
     wire = b"\n".join(r.json() for r in sent)
     for secret in (b"abcdefghijklmnop", b"hunter2222", b"ABCDEFGHIJKLMNOP", b"c2lnbmF0dXJl"):
         assert secret not in wire
