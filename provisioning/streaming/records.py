@@ -98,7 +98,8 @@ def _log_texts(refs: list[str]) -> list[tuple]:
         cursor.execute(
             f'SELECT l."id", l."activity_time", l."status" = %s, '
             f"json_build_object('type', '{LOG_TYPE}', {', '.join(fields)})::text "
-            f'FROM "{log.db_table}" l JOIN "{job.db_table}" j ON j."{job.pk.column}" = l."{log.get_field("job").column}" '
+            f'FROM "{log.db_table}" l '
+            f'JOIN "{job.db_table}" j ON j."{job.pk.column}" = l."{log.get_field("job").column}" '
             # the ids as one array literal (quoting 500 values one by one was a twentieth of a delivery)
             f'WHERE l."change_id" = ANY(%s::uuid[]) ORDER BY l."id"',
             [LogStatus.FAILURE, "{" + ",".join(_change_ids(refs)) + "}"])
@@ -112,7 +113,7 @@ def log_rows(refs: list[str]) -> Iterator[tuple]:
             .values_list(*_LOG_FIELDS, "job__job_id", "job__application_id"))
     when, status, job_at = _LOG_FIELDS.index("activity_time"), _LOG_FIELDS.index("status"), len(_LOG_FIELDS)
     for row in rows:
-        body = {"type": LOG_TYPE, **dict(zip(_LOG_FIELDS, row)), "job_id": row[job_at],
+        body = {"type": LOG_TYPE, **dict(zip(_LOG_FIELDS, row[:job_at], strict=True)), "job_id": row[job_at],
                 "application_id": row[job_at + 1]}
         yield row[0], row[when], row[status] == LogStatus.FAILURE, body
 

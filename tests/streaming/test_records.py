@@ -103,8 +103,8 @@ def test_the_rows_of_an_entry_are_redacted_together_exactly_as_each_would_be_alo
 
     from django.utils import timezone as dj_timezone
 
-    from provisioning.models import ProvisioningLog, StreamEntry
     from provisioning.audit import redact_text
+    from provisioning.models import ProvisioningLog, StreamEntry
     from provisioning.streaming.records import records, unredacted
 
     texts = ["Bearer abcdefghijklmnop", "ok", "the answer was password=hunter2222", "sl.ABCDEFGHIJKLMNOPQRSTUV",
