@@ -28,7 +28,7 @@ from .membership import Memberships, expand_groups, groups_by_user
 from .pipeline import Pipeline
 from .planning import PlanContext
 from .reading import DeltaRead, FullRead, SourceReader, empty_read_reason
-from .record import Tally, execute_and_record, plan_only
+from .record import Tally, execute_and_record, plan_only, send_and_record
 from .recovery import resolve_pending
 from .safety import DeletePermit, Staging, stage_groups, stage_users
 from .shards import execute_in_shards, shard_count
@@ -174,13 +174,12 @@ class Cycle:
         suspicion = self._suspicion(pipeline, work)
         try:
             self.outcome.staging = stage_users(_destructive(user_plans), self.config, self.permit, suspicion)
-            self.store.in_scope = len(user_plans)
+            self.store.in_scope += len(user_plans)
             self._apply(user_plans, "Provisioning users")
             # (a full cycle reads every group again: only an incremental one needs the users relinked)
             relinked = set() if isinstance(user_plans, SpilledPlans) else {
                 p.source_id for p in user_plans if p.newly_linked or p.action in (Action.CREATE, Action.DELETE)}
             staged_accounts = {p.target_id for p in _destructive(user_plans) if p.staged}
-            users_planned = len(user_plans)
         finally:
             if isinstance(user_plans, SpilledPlans):
                 user_plans.close()
@@ -192,7 +191,7 @@ class Cycle:
                 ObjectType.GROUP, [item.source_id for item in group_items]))
             self.outcome.staging.add(stage_groups(group_plans, staged_accounts, self.config, self.permit,
                                                   self.target.names, suspicion))
-            self.store.in_scope = users_planned + len(group_plans)
+            self.store.in_scope += len(group_plans)
             self._apply(group_plans, "Provisioning groups")
         self.outcome.counters = {a: dict(s) for a, s in self.store.counters.items()}
         return self.outcome
@@ -284,16 +283,79 @@ class Cycle:
 
     # ================================================================== incremental cycle
     def _read_delta(self) -> _Work:
+        # A dry run (a preview) writes nothing: it takes the whole round first.
         read = self.reader.delta(user_delta_link=self.delta.users, group_delta_link=self.delta.groups,
-                                 previous_rows=self.store.assignments())
+                                 previous_rows=self.store.assignments(), streamed=not self.dry_run)
+        early: set[str] = set()
+        if read.arrivals is not None:
+            try:
+                early = self._update_as_read(read)
+            finally:
+                read.arrivals.close()
         self.outcome.delta = DeltaLinks(read.user_delta_link, read.group_delta_link)
         affected = affected_by(read, self.store, self.config, self.now)
         self.outcome.snapshot = Snapshot(read.assignment_rows, affected=affected)
+        affected.users -= early  # updated already, and not changed again later in the round
         links = self.store.links_for(ObjectType.USER, affected.users)
         items = self._changed_users(read, affected, links)
         groups = (lambda relinked: self._touched_groups(read, affected, relinked)) if self.config.groups.enabled \
             else None
         return _Work(items, links, False, read.assignments, read, groups)
+
+    def _update_as_read(self, read: DeltaRead) -> set[str]:
+        """Send the updates of linked users whose attributes alone changed while the rest of the users' round
+        is still being read (its pages come one after the other, each waiting on Graph): the ids of the
+        users updated.
+
+        Only updates go early: everything else (creates, disables, deletes, anything staged, and users
+        the round's memberships, assignments, escrows or grace periods touch) waits for the whole round,
+        so the accidental-deletion threshold and every other check still see all of it. A user the round
+        names again after the update is planned again with the rest, against the account as updated."""
+        base = affected_by(read, self.store, self.config, self.now)  # (no user read yet: what the rest touches)
+        assigned = set(read.assignments.groups)
+        pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, self.now, self.full),
+                            self.target, self.store)
+        seen: set[str] = set()
+        updated: set[str] = set()
+        stopped: list[BaseException] = []
+
+        def updates() -> Iterator[list[Plan]]:
+            try:
+                yield from planned()
+            except BaseException as exc:  # noqa: BLE001 - raised once the updates in flight are recorded
+                stopped.append(exc)
+
+        def planned() -> Iterator[list[Plan]]:
+            for batch in read.arrivals.batches(self.store.checkpoint):
+                candidates = []
+                for uid, removed in batch:
+                    if uid in seen:
+                        updated.discard(uid)  # named again: planned with the rest
+                        continue
+                    seen.add(uid)
+                    if not removed and uid not in base.users:
+                        candidates.append(uid)
+                links = self.store.links_for(ObjectType.USER, candidates) if candidates else {}
+                candidates = [uid for uid in candidates if uid in links]
+                if not candidates:
+                    continue
+                groups_of = base.groups_of(set(candidates), assigned)
+                items = [SourceUser(uid, read.changed_users[uid], "", frozenset(groups_of.get(uid, ())))
+                         for uid in candidates]
+                plans = [plan for plan in pipeline.plan_users(pipeline.evaluate_users(items, read.assignments, links),
+                                                              links)
+                         if plan.action == Action.UPDATE and not plan.newly_linked]
+                updated.update(plan.source_id for plan in plans)
+                yield plans
+
+        self.store.set_phase(f"Reading changed users from Microsoft Entra ID, updating them in "
+                             f"{self.target.names.service}")
+        # (a round that fails, or a stop, ends the updates: those sent are recorded before it is raised)
+        send_and_record((), self.executor, self.store, self.outcome.tally, batches=updates())
+        if stopped:
+            raise stopped[0]
+        self.store.in_scope += len(updated)
+        return updated
 
     def _changed_users(self, read: DeltaRead, affected: Affected, links: dict) -> list[SourceUser]:
         self.store.set_phase("Planning")

@@ -8,6 +8,7 @@ by the next round, never lost."""
 from __future__ import annotations
 
 import contextvars
+import queue
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -30,6 +31,84 @@ MEMBER_READS = 4
 
 class _Aborted(Exception):
     """The read beside the users' stops: the users' read failed or was stopped."""
+
+
+#: changed users handed over at most this many at a time while the users' delta round is read
+ARRIVALS_BATCH = 500
+_END = object()
+
+
+class UserArrivals:
+    """The users' delta round, read in a thread of its own and taken as it arrives: each batch is laid
+    into the :class:`DeltaRead` (merged as the round requires) before it is handed over. ``close()``
+    stops a read still under way."""
+
+    def __init__(self, reader: "SourceReader", read: "DeltaRead", delta_link: str):
+        self.read = read
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._abort = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, reader, delta_link),
+                                        name="read-users", daemon=True)
+        self._thread.start()
+
+    def _run(self, reader: "SourceReader", delta_link: str) -> None:
+        try:
+            round_ = reader.source.users_delta(delta_link=delta_link)
+            for user in round_:
+                if self._abort.is_set():
+                    return
+                self._queue.put(user)
+            self._queue.put((_END, round_.delta_link or ""))
+        except BaseException as exc:  # noqa: BLE001 - raised in the thread taking the users
+            self._queue.put((_END, exc))
+
+    def batches(self, tick: Callable[[], None]) -> Iterable[list[tuple[str, bool]]]:
+        """(user id, removed) of the users as they arrive, a few hundred at most at a time, each already
+        in the read; ``tick`` is called while waiting (a stop, or a lost lease, is honoured)."""
+        read = self.read
+        while not self._done:
+            try:
+                first = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                tick()
+                continue
+            batch = []
+            item = first
+            while True:
+                if isinstance(item, tuple) and item and item[0] is _END:
+                    self._done = True
+                    if isinstance(item[1], BaseException):
+                        raise item[1]
+                    read.user_delta_link = item[1]
+                    break
+                uid = item["id"]
+                if "@removed" in item:
+                    read.removed_users[uid] = item["@removed"].get("reason", "changed")
+                    read.changed_users.pop(uid, None)
+                    batch.append((uid, True))
+                else:
+                    read.removed_users.pop(uid, None)
+                    read.changed_users.setdefault(uid, {}).update(item)
+                    batch.append((uid, False))
+                if len(batch) >= ARRIVALS_BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield batch
+
+    def finish(self, tick: Callable[[], None]) -> None:
+        """Take the rest of the round."""
+        for _ in self.batches(tick):
+            pass
+
+    def close(self) -> None:
+        """Stop the read (at its next user) and wait for it: no call of this cycle outlives it."""
+        self._abort.set()
+        self._thread.join(timeout=120)
 
 
 @dataclass
@@ -65,6 +144,8 @@ class DeltaRead:
     fresh: Memberships = field(default_factory=Memberships)
     user_delta_link: str = ""
     group_delta_link: str = ""
+    #: a streamed read's users' round, still being read (see :meth:`SourceReader.delta`)
+    arrivals: "UserArrivals | None" = None
 
     @property
     def previous(self) -> Assignments:
@@ -204,39 +285,40 @@ class SourceReader:
         return user_id in self._soft_deleted
 
     # ------------------------------------------------------------------ incremental
-    def delta(self, *, user_delta_link: str, group_delta_link: str, previous_rows: list[dict]) -> DeltaRead:
+    def delta(self, *, user_delta_link: str, group_delta_link: str, previous_rows: list[dict],
+              streamed: bool = False) -> DeltaRead:
+        """What changed. With ``streamed``, it returns once the groups' round (and the members it calls
+        for) is in, while the users' round is still being read: take the users from
+        ``read.arrivals.batches()`` (or all at once with ``finish()``), and ``close()`` it once done."""
         rows, assignments = self.assignments()
         read = DeltaRead(rows, assignments, previous_rows)
         self.progress("Reading changed users from Microsoft Entra ID")
         # The groups' round is read beside the users' (each waits on Graph most of its time, page after
         # page); each fills its own part of the read.
-        with ThreadPoolExecutor(1, thread_name_prefix="read") as pool:
-            groups = pool.submit(contextvars.copy_context().run, self._group_changes, read, group_delta_link)
-            self._user_changes(read, user_delta_link)
-            self.progress("Reading changed groups from Microsoft Entra ID")
-            while not wait([groups], timeout=0.25).done:
-                self.checkpoint()  # a stop, or a lost lease, is honoured while the groups are read
-            groups.result()
-        # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
-        # the members of a group just assigned, or just nested, are read now.
-        to_read = set(assignments.groups) - read.previous_groups - read.removed_groups
-        if self.config.expand_nested_groups:
-            to_read |= {c.member_id for c in read.members_added if c.kind == GROUP} - read.removed_groups
-        if to_read:
-            read.fresh = self.members(to_read)
+        arrivals = UserArrivals(self, read, user_delta_link)
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="read") as pool:
+                groups = pool.submit(contextvars.copy_context().run, self._group_changes, read, group_delta_link)
+                while not wait([groups], timeout=0.25).done:
+                    self.checkpoint()  # a stop, or a lost lease, is honoured while the groups are read
+                groups.result()
+            # Members are kept for assigned groups (and, when nesting counts, the groups inside them):
+            # the members of a group just assigned, or just nested, are read now.
+            to_read = set(assignments.groups) - read.previous_groups - read.removed_groups
+            if self.config.expand_nested_groups:
+                to_read |= {c.member_id for c in read.members_added if c.kind == GROUP} - read.removed_groups
+            if to_read:
+                read.fresh = self.members(to_read)
+            if not streamed:
+                arrivals.finish(self.checkpoint)
+        except BaseException:
+            arrivals.close()
+            raise
+        if not streamed:
+            arrivals.close()
+        else:
+            read.arrivals = arrivals
         return read
-
-    def _user_changes(self, read: DeltaRead, delta_link: str) -> None:
-        round_ = self.source.users_delta(delta_link=delta_link)
-        for user in round_:
-            uid = user["id"]
-            if "@removed" in user:
-                read.removed_users[uid] = user["@removed"].get("reason", "changed")
-                read.changed_users.pop(uid, None)
-            else:
-                read.removed_users.pop(uid, None)
-                read.changed_users.setdefault(uid, {}).update(user)
-        read.user_delta_link = round_.delta_link or ""
 
     def _group_changes(self, read: DeltaRead, delta_link: str) -> None:
         round_ = self.source.groups_delta(delta_link=delta_link)

@@ -66,6 +66,15 @@ def announced(plans: Iterable[Plan], store: Store) -> Iterator[Plan]:
         yield from chunk
 
 
+def announced_as_they_come(batches: Iterable[list[Plan]], store: Store) -> Iterator[Plan]:
+    """The same, for writes planned a few at a time (as a read goes on): each batch is announced as it
+    comes rather than waiting for more."""
+    for batch in batches:
+        for chunk in chunked(batch, ANNOUNCE_EVERY):
+            store.announce(chunk)
+            yield from chunk
+
+
 def execute_and_record(plans: list[Plan] | SpilledPlans, executor: Executor, store: Store, tally: Tally) -> None:
     """Record the plans that write nothing, then announce the writes, send them, and record every answer
     that came back."""
@@ -79,12 +88,15 @@ def record_quiet(plans: list[Plan] | SpilledPlans, store: Store) -> None:
         store.record([], quiet)
 
 
-def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally) -> None:
-    """Announce the writes, send them, and record every answer that came back. A write is announced
-    before it is sent and recorded with its answer, so a run that stops in between (a kill, a lost
-    database) leaves it for the next run to confirm, never without its log row."""
+def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally, *,
+                    batches: Iterable[list[Plan]] | None = None) -> None:
+    """Announce the writes (or, with ``batches``, the writes of each batch as it comes), send them, and
+    record every answer that came back. A write is announced before it is sent and recorded with its
+    answer, so a run that stops in between (a kill, a lost database) leaves it for the next run to
+    confirm, never without its log row."""
     try:
-        _send_and_record(writes, executor, store, tally)
+        _send_and_record(announced(writes, store) if batches is None else announced_as_they_come(batches, store),
+                         executor, store, tally)
     except DatabaseError as exc:
         # The answers in hand cannot be recorded now: their writes stay announced for the next run.
         raise DatabaseLost(str(exc)) from exc
@@ -93,12 +105,12 @@ def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, ta
     store.checkpoint()
 
 
-def _send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally) -> None:
+def _send_and_record(writes: Iterator[Plan], executor: Executor, store: Store, tally: Tally) -> None:
     buffer: list[Result] = []
     try:
         # The executor stops taking new work when asked to stop, when the lease is lost or when
         # the credentials are rejected, and drains what is in flight before this loop ends.
-        for result in executor.run(announced(writes, store)):
+        for result in executor.run(writes):
             buffer.append(result)
             tally.count(result)
             if len(buffer) >= RECORD_EVERY:

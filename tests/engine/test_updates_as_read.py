@@ -1,0 +1,165 @@
+"""An incremental cycle sends the updates of users whose attributes alone changed while the rest of the
+users' delta round is still being read; everything else (disables, deletes, creates, staging) waits for
+the whole round. A user the round names again is brought up to date with both changes; a round that
+fails half-way keeps what was sent, and the next cycle does not send it again."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from provisioning.connectors.errors import TransientError
+from provisioning.constants import Action, CycleKind, LogStatus
+from provisioning.models import ProvisioningLog
+from tests.engine.test_cycle_on_fakes import Runner, logs
+from tests.fakes import FakeDirectory, FakeTarget
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant(application):
+    """120 users assigned directly, provisioned by an initial cycle, their invitations accepted."""
+    source, target = FakeDirectory(), FakeTarget()
+    for n in range(120):
+        source.add_user(f"u{n:03}", f"user{n}@contoso.com")
+        source.assign(f"u{n:03}")
+    return application.job, source, target
+
+
+def provisioned(tenant, **config) -> Runner:
+    job, source, target = tenant
+    run = Runner(job, source, target, **config)
+    run(CycleKind.INITIAL)
+    target.accept_invitations()
+    target.writes.clear()
+    return run
+
+
+def slow_round(source: FakeDirectory, target: FakeTarget, *, first: int, fail_after: int | None = None):
+    """The users' round gives ``first`` changes, then waits until the target got a write (or 10 s: the
+    test then fails on what was written), then the rest; with ``fail_after``, it fails after so many."""
+    written = threading.Event()
+    write = target._write
+
+    def noting(method, object_id):
+        write(method, object_id)
+        written.set()
+
+    target._write = noting
+    users_delta = source.users_delta
+    waited = []
+
+    def round_(**kwargs):
+        given = users_delta(**kwargs)
+
+        class Slow:
+            delta_link = None
+
+            def __iter__(self):
+                for n, item in enumerate(given.items):
+                    if n == first:
+                        waited.append(written.wait(10))
+                    if fail_after is not None and n == fail_after:
+                        raise TransientError("Microsoft Graph answered 503.", service="Microsoft Graph")
+                    yield item
+                self.delta_link = given.final
+
+        return Slow()
+
+    source.users_delta = round_
+    return waited
+
+
+def account_of(target: FakeTarget, email: str):
+    return next(a for a in target.accounts.values() if a.label == email)
+
+
+def test_updates_go_out_while_the_rest_of_the_round_is_read_each_once(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant)
+    for n in range(120):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    waited = slow_round(source, target, first=10)
+
+    outcome, cycle = run()
+
+    assert waited == [True], "a write went out before the round was over"
+    assert sorted(target.writes) == sorted(("update", account_of(target, f"user{n}@contoso.com").id)
+                                           for n in range(120)), "each user updated once"
+    assert all(account_of(target, f"user{n}@contoso.com").values["givenName"] == f"New{n}" for n in range(120))
+    updated = logs(job, cycle, action=Action.UPDATE, status=LogStatus.SUCCESS)
+    assert [log.source_id for log in updated] == [f"u{n:03}" for n in range(120)]
+    assert outcome.counters[Action.UPDATE]["Success"] == 120
+    assert outcome.delta.users.endswith(f":{len(source.changes)}"), "the round was read to its end"
+
+
+def test_a_user_named_again_later_in_the_round_ends_with_both_changes(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant)
+    source.change_user("u000", givenName="Zoë")
+    for n in range(1, 40):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    source.change_user("u000", surname="Müller")  # after the first write went out
+    waited = slow_round(source, target, first=10)
+
+    outcome, cycle = run()
+
+    assert waited == [True]
+    values = account_of(target, "user0@contoso.com").values
+    assert (values["givenName"], values["surname"]) == ("Zoë", "Müller")
+    assert outcome.counters[Action.UPDATE].get("Failure", 0) == 0
+    again = run()[1]
+    assert logs(job, again) == [], "nothing was left to do"
+
+
+def test_disables_wait_for_the_whole_round_and_are_staged_over_the_threshold(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant, deletion_threshold=2)
+    for n in range(3):
+        source.change_user(f"u{n:03}", accountEnabled=False)
+    for n in range(3, 60):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    waited = slow_round(source, target, first=10)
+
+    outcome, cycle = run()
+
+    assert waited == [True], "the updates did not wait for the disables"
+    assert outcome.staged == 3 and "more than the accidental-deletion threshold of 2" in outcome.staged_reason
+    assert {method for method, _ in target.writes} == {"update"}, "nothing was disabled"
+    assert [log.source_id for log in logs(job, cycle, action=Action.STAGED_DISABLE)] == ["u000", "u001", "u002"]
+    assert len(logs(job, cycle, action=Action.UPDATE, status=LogStatus.SUCCESS)) == 57
+
+
+def test_a_round_that_fails_half_way_keeps_what_was_sent_and_the_next_cycle_does_not_send_it_again(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant)
+    for n in range(80):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    slow_round(source, target, first=10, fail_after=40)
+
+    with pytest.raises(TransientError, match="503"):
+        run()
+
+    sent = {object_id for method, object_id in target.writes}
+    assert 10 <= len(sent) <= 40
+    logged = ProvisioningLog.objects.filter(job=job, action=Action.UPDATE, status=LogStatus.SUCCESS)
+    assert logged.count() == len(sent), "each update sent has its log row, written before the error was raised"
+
+    source.users_delta = FakeDirectory.users_delta.__get__(source)
+    target.writes.clear()
+    outcome, cycle = run()
+    updated = {object_id for _, object_id in target.writes}
+    assert len(updated) == 80 - len(sent) and not updated & sent, "the rest, once, and nothing sent twice"
+    assert all(account_of(target, f"user{n}@contoso.com").values["givenName"] == f"New{n}" for n in range(80))
+
+
+def test_a_preview_of_an_incremental_cycle_writes_nothing(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant)
+    for n in range(30):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    outcome, _ = run(dry_run=True)
+    assert target.writes == []
+    assert len([p for p in outcome.plans if p.action == Action.UPDATE]) == 30
