@@ -155,6 +155,8 @@ class Cycle:
         self.dry_run = dry_run
         self.now = now or timezone.now()
         self.outcome = Outcome(kind=kind)
+        #: updates sent while the users' delta round was still being read
+        self.sent_early = 0
         extra = {"sleep": sleep} if sleep else {}
         self.executor = Executor(target, config, max_workers=max_workers, should_stop=store.stop_requested, **extra)
         self.reader = SourceReader(source, config, progress=store.set_phase, checkpoint=store.checkpoint)
@@ -175,7 +177,7 @@ class Cycle:
         try:
             self.outcome.staging = stage_users(_destructive(user_plans), self.config, self.permit, suspicion)
             self.store.in_scope += len(user_plans)
-            self._apply(user_plans, "Provisioning users")
+            self._apply(user_plans, "Provisioning users", sent_before=self.sent_early)
             # (a full cycle reads every group again: only an incremental one needs the users relinked)
             relinked = set() if isinstance(user_plans, SpilledPlans) else {
                 p.source_id for p in user_plans if p.newly_linked or p.action in (Action.CREATE, Action.DELETE)}
@@ -231,12 +233,15 @@ class Cycle:
                                              if account_id not in linked and account_id != protected)
         return plans
 
-    def _apply(self, plans: list[Plan] | SpilledPlans, phase: str) -> None:
+    def _apply(self, plans: list[Plan] | SpilledPlans, phase: str, *, sent_before: int = 0) -> None:
+        """Send and record the plans of a phase; ``sent_before``: its writes already sent (updates sent while
+        the users' round was read), which count towards how many processes send the rest."""
         self.store.set_phase(phase)
         if self.dry_run:
             plan_only(plans, self.store, self.outcome.plans)
         else:
-            shards = shard_count(plans.writes if isinstance(plans, SpilledPlans) else sum(1 for p in plans if p.writes))
+            writes = plans.writes if isinstance(plans, SpilledPlans) else sum(1 for p in plans if p.writes)
+            shards = shard_count(writes + sent_before)
             if shards > 1:
                 execute_in_shards(plans, self.executor, self.store, self.outcome.tally, shards)
             else:
@@ -327,6 +332,12 @@ class Cycle:
 
         def planned() -> Iterator[list[Plan]]:
             for batch in read.arrivals.batches(self.store.checkpoint):
+                if read.arrivals.read_through.is_set():
+                    # The round is in: what is left goes with the rest, sent by several processes if many.
+                    for uid, _removed in batch:
+                        if uid in seen:
+                            updated.discard(uid)
+                    return
                 candidates = []
                 for uid, removed in batch:
                     if uid in seen:
@@ -354,7 +365,9 @@ class Cycle:
         send_and_record((), self.executor, self.store, self.outcome.tally, batches=updates())
         if stopped:
             raise stopped[0]
+        read.arrivals.finish(self.store.checkpoint)  # (laid into the read: planned with the rest)
         self.store.in_scope += len(updated)
+        self.sent_early = len(updated)
         return updated
 
     def _changed_users(self, read: DeltaRead, affected: Affected, links: dict) -> list[SourceUser]:

@@ -47,6 +47,8 @@ class UserArrivals:
         self.read = read
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._abort = threading.Event()
+        #: set once the whole round is in (or its read failed): what is still to be taken is all there
+        self.read_through = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, reader, delta_link),
                                         name="read-users", daemon=True)
@@ -62,6 +64,8 @@ class UserArrivals:
             self._queue.put((_END, round_.delta_link or ""))
         except BaseException as exc:  # noqa: BLE001 - raised in the thread taking the users
             self._queue.put((_END, exc))
+        finally:
+            self.read_through.set()
 
     def batches(self, tick: Callable[[], None]) -> Iterable[list[tuple[str, bool]]]:
         """(user id, removed) of the users as they arrive, a few hundred at most at a time, each already
