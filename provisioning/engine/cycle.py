@@ -5,7 +5,9 @@ groups (whose members are the users just provisioned).
 
 A **full** cycle (the initial one, or after a restart or a configuration change)
 reads every user and group; an **incremental** cycle reads only what changed
-since the delta links, and acts only on the users and groups the changes touch.
+since the delta links, and acts only on the users and groups the changes touch;
+the updates of users whose attributes alone changed go out while the rest of the
+users' round is still being read, everything else once it is all in.
 This module only orders the phases; each lives in its own module.
 """
 
