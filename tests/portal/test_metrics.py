@@ -212,7 +212,7 @@ def test_queue_length_is_read_from_the_broker(client, token, monkeypatch):
 
 
 def test_an_unreachable_broker_is_said_and_the_scrape_still_answers(client, token, monkeypatch):
-    for name in ("broker_url", "broker_read_url"):
+    for name in ("broker_read_url", "broker_url"):  # (see test_readiness: the read URL first)
         monkeypatch.setattr(celery_app.conf, name, "redis://:s3cret@127.0.0.1:1/0")
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200

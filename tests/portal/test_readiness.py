@@ -46,7 +46,8 @@ def test_not_ready_without_recent_heartbeats_and_it_says_which(client, settings)
 def test_not_ready_when_the_broker_does_not_answer_and_no_address_is_told(client, monkeypatch):
     beats()
     nowhere = "redis://:s3cret-password@127.0.0.1:1/0"
-    for name in ("broker_url", "broker_read_url"):  # Celery derives the read URL once: both move
+    # Celery derives the read URL from the other: the read URL first, or what is put back is the patched one
+    for name in ("broker_read_url", "broker_url"):
         monkeypatch.setattr(celery_app.conf, name, nowhere)
     response = client.get("/readyz")
     assert response.status_code == 503
