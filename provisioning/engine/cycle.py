@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from ..connectors.source import SourceConnector
@@ -244,6 +245,8 @@ class Cycle:
         else:
             writes = plans.writes if isinstance(plans, SpilledPlans) else sum(1 for p in plans if p.writes)
             shards = shard_count(writes + sent_before)
+            if sent_before and writes * 10 < settings.PROVISIONING_SHARD_FROM:
+                shards = 1  # a small rest is sent by this process: forking would cost more than it saves
             if shards > 1:
                 execute_in_shards(plans, self.executor, self.store, self.outcome.tally, shards)
             else:
@@ -326,30 +329,31 @@ class Cycle:
         updated: set[str] = set()
         stopped: list[BaseException] = []
 
+        def named_again(batch: list[tuple[str, bool]]) -> None:
+            # a user the round names again after its update is planned with the rest, whatever came (a removal,
+            # a disable, more changes), against the account as updated
+            updated.difference_update(uid for uid, _removed in batch if uid in seen)
+
         def updates() -> Iterator[list[Plan]]:
             try:
                 yield from planned()
+            except GeneratorExit:
+                raise  # the executor stopped taking work (a stop): what follows says why
             except BaseException as exc:  # noqa: BLE001 - raised once the updates in flight are recorded
                 stopped.append(exc)
 
         def planned() -> Iterator[list[Plan]]:
             for batch in read.arrivals.batches(self.store.checkpoint):
+                named_again(batch)
                 if read.arrivals.read_through.is_set():
-                    # The round is in: what is left goes with the rest, sent by several processes if many.
-                    for uid, _removed in batch:
-                        if uid in seen:
-                            updated.discard(uid)
-                    return
-                candidates = []
-                for uid, removed in batch:
-                    if uid in seen:
-                        updated.discard(uid)  # named again: planned with the rest
-                        continue
-                    seen.add(uid)
-                    if not removed and uid not in base.users:
-                        candidates.append(uid)
+                    return  # the round is in: what is left goes with the rest, sent by several processes if many
+                fresh = [(uid, removed) for uid, removed in batch if uid not in seen]
+                seen.update(uid for uid, _removed in batch)
+                # (a user changed and then removed in the same batch is in the read as removed)
+                candidates = [uid for uid, removed in fresh
+                              if not removed and uid in read.changed_users and uid not in base.users]
                 links = self.store.links_for(ObjectType.USER, candidates) if candidates else {}
-                candidates = [uid for uid in candidates if uid in links]
+                candidates = [uid for uid in dict.fromkeys(candidates) if uid in links]
                 if not candidates:
                     continue
                 groups_of = base.groups_of(set(candidates), assigned)
@@ -367,7 +371,9 @@ class Cycle:
         send_and_record((), self.executor, self.store, self.outcome.tally, batches=updates())
         if stopped:
             raise stopped[0]
-        read.arrivals.finish(self.store.checkpoint)  # (laid into the read: planned with the rest)
+        # The rest of the round, laid into the read to be planned with the rest: every user in it is looked at.
+        for batch in read.arrivals.batches(self.store.checkpoint):
+            named_again(batch)
         self.store.in_scope += len(updated)
         self.sent_early = len(updated)
         return updated

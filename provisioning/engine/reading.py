@@ -8,6 +8,7 @@ by the next round, never lost."""
 from __future__ import annotations
 
 import contextvars
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ from .membership import GROUP, USER, MemberChange, Memberships
 from .scope import Assignments
 from .spill import SpilledUsers, UsersAbandoned
 
+log = logging.getLogger(__name__)
+
 #: progress is stored (and a stop honoured) every so many objects read
 CHECKPOINT_EVERY = 5000
 #: groups whose members one read asks for (as one $batch), and how many such reads run at once
@@ -35,6 +38,8 @@ class _Aborted(Exception):
 
 #: changed users handed over at most this many at a time while the users' delta round is read
 ARRIVALS_BATCH = 500
+#: how long a cycle that ends waits for its read of changed users to stop
+CLOSE_SECONDS = 120
 _END = object()
 
 
@@ -110,9 +115,12 @@ class UserArrivals:
             pass
 
     def close(self) -> None:
-        """Stop the read (at its next user) and wait for it: no call of this cycle outlives it."""
+        """Stop the read (at its next user, so after the page under way) and wait for it."""
         self._abort.set()
-        self._thread.join(timeout=120)
+        self._thread.join(timeout=CLOSE_SECONDS)
+        if self._thread.is_alive():  # a page that Graph keeps failing, retried: it ends with its retries
+            log.warning("The read of changed users from Microsoft Entra ID did not stop within %s s; it ends "
+                        "with the page it is reading, and nothing it reads is used.", CLOSE_SECONDS)
 
 
 @dataclass

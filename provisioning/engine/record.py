@@ -67,11 +67,11 @@ def announced(plans: Iterable[Plan], store: Store) -> Iterator[Plan]:
 
 
 def announced_as_they_come(batches: Iterable[list[Plan]], store: Store) -> Iterator[Plan]:
-    """The same, for writes planned a few at a time (as a read goes on): each batch is announced as it
-    comes rather than waiting for more."""
+    """The same, for updates planned a few at a time as the users' round is read: each batch is announced
+    as it comes rather than waiting for more."""
     for batch in batches:
         for chunk in chunked(batch, ANNOUNCE_EVERY):
-            store.announce(chunk)
+            store.announce(chunk, early=True)
             yield from chunk
 
 

@@ -228,12 +228,15 @@ class Store:
         return due
 
     # ------------------------------------------------------------------ writes announced, results recorded
-    def announce(self, plans: list[Plan]) -> None:
+    def announce(self, plans: list[Plan], *, early: bool = False) -> None:
         """Record these writes before they are sent: each gets the id of its log row, and a run that
-        stops before its answer is recorded leaves a :class:`PendingWrite` for the next one to resolve."""
+        stops before its answer is recorded leaves a :class:`PendingWrite` for the next one to resolve.
+        ``early``: updates sent while the users' round is read (a user named again later in the round
+        is updated a second time in the same cycle, with a log row of its own)."""
         cycle_id = self.cycle.cycle_id if self.cycle else None
+        suffix = ":early" if early else ""
         for plan in plans:
-            seed = f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{plan.action}"
+            seed = f"{cycle_id or uuid.uuid4()}:{plan.object_type}:{plan.source_id}:{plan.action}{suffix}"
             plan.change_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
         if self.read_only:
             return

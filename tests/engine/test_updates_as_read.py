@@ -12,6 +12,7 @@ import pytest
 from provisioning.connectors.errors import TransientError
 from provisioning.constants import Action, CycleKind, LogStatus
 from provisioning.models import ProvisioningLog
+from provisioning.targets.base import AccountStatus
 from tests.engine.test_cycle_on_fakes import Runner, logs
 from tests.fakes import FakeDirectory, FakeTarget
 
@@ -110,8 +111,53 @@ def test_a_user_named_again_later_in_the_round_ends_with_both_changes(tenant):
     values = account_of(target, "user0@contoso.com").values
     assert (values["givenName"], values["surname"]) == ("Zoë", "Müller")
     assert outcome.counters[Action.UPDATE].get("Failure", 0) == 0
+    updates = logs(job, cycle, source_id="u000", action=Action.UPDATE, status=LogStatus.SUCCESS)
+    assert len(updates) == 2 and len({log.change_id for log in updates}) == 2, "each update has its own log row"
     again = run()[1]
     assert logs(job, again) == [], "nothing was left to do"
+
+
+@pytest.mark.parametrize("permanently", [False, True])
+def test_a_user_removed_after_its_update_and_after_the_round_is_in_is_still_removed(tenant, monkeypatch,
+                                                                                    permanently):
+    """Small batches: the removal comes in a batch taken once the round is in, after the user's update."""
+    from provisioning.engine import reading
+
+    monkeypatch.setattr(reading, "ARRIVALS_BATCH", 3)
+    job, source, target = tenant
+    run = provisioned(tenant)
+    source.change_user("u000", givenName="Zoë")
+    for n in range(1, 60):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    source.delete_user("u000", permanently=permanently)
+    waited = slow_round(source, target, first=1)
+
+    outcome, cycle = run()
+
+    assert waited == [True]
+    action = Action.DELETE if permanently else Action.DISABLE
+    assert [log.status for log in logs(job, cycle, source_id="u000", action=action)] == [LogStatus.SUCCESS]
+    assert account_of(target, "user0@contoso.com").status == (
+        AccountStatus.REMOVED if permanently else AccountStatus.SUSPENDED)
+    assert len(logs(job, cycle, action=Action.UPDATE, status=LogStatus.SUCCESS)) >= 59
+
+
+def test_a_user_changed_and_removed_in_the_same_batch_is_removed(tenant):
+    job, source, target = tenant
+    run = provisioned(tenant)
+    for n in range(1, 5):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    source.change_user("u000", givenName="Zoë")
+    source.delete_user("u000")
+    for n in range(5, 30):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    slow_round(source, target, first=20)  # the first twenty items, the change and removal among them, at once
+
+    outcome, cycle = run()
+
+    assert [log.status for log in logs(job, cycle, source_id="u000", action=Action.DISABLE)] == [LogStatus.SUCCESS]
+    assert logs(job, cycle, source_id="u000", action=Action.UPDATE) == []
+    assert outcome.counters[Action.UPDATE]["Success"] == 29
 
 
 def test_disables_wait_for_the_whole_round_and_are_staged_over_the_threshold(tenant):
@@ -146,6 +192,8 @@ def test_a_round_that_fails_half_way_keeps_what_was_sent_and_the_next_cycle_does
     assert 1 <= len(sent) <= 40  # (the first batch taken may be any part of the first ten)
     logged = ProvisioningLog.objects.filter(job=job, action=Action.UPDATE, status=LogStatus.SUCCESS)
     assert logged.count() == len(sent), "each update sent has its log row, written before the error was raised"
+
+    assert not [t for t in threading.enumerate() if t.name == "read-users" and t.is_alive()], "the read ended"
 
     source.users_delta = FakeDirectory.users_delta.__get__(source)
     target.writes.clear()
@@ -191,3 +239,29 @@ def test_the_updates_sent_early_count_towards_how_many_processes_send_the_rest(t
     [(writes, sent_before)] = asked
     assert sent_before >= 1, "updates went out while the round was read"
     assert writes == 120, "the phase counted them with the rest"
+
+
+def test_a_stop_while_updates_go_out_records_what_was_sent_and_ends_the_read(tenant, monkeypatch):
+    from provisioning.engine.store import StopRequested, Store
+
+    job, source, target = tenant
+    run = provisioned(tenant)
+    for n in range(120):
+        source.change_user(f"u{n:03}", givenName=f"New{n}")
+    slow_round(source, target, first=10)
+    checkpoint = Store.checkpoint
+
+    def stop_once_updating(self):
+        if self.phase.startswith("Reading changed users") and target.writes:
+            raise StopRequested()
+        return checkpoint(self)
+
+    monkeypatch.setattr(Store, "checkpoint", stop_once_updating)
+    with pytest.raises(StopRequested):
+        run()
+
+    sent = [object_id for _, object_id in target.writes]
+    assert sent and len(sent) == len(set(sent)) < 120
+    logged = ProvisioningLog.objects.filter(job=job, action=Action.UPDATE, status=LogStatus.SUCCESS)
+    assert logged.count() == len(sent), "every update sent has its log row"
+    assert not [t for t in threading.enumerate() if t.name == "read-users" and t.is_alive()], "the read ended"
