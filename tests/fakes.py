@@ -272,6 +272,15 @@ class FakeDirectory:
         self.changes.append(("users", dict(user)))
         return user
 
+    @classmethod
+    def of_assigned_users(cls, count: int) -> "FakeDirectory":
+        """A directory of ``count`` users ``u000``, ``u001``... (``user<n>@contoso.com``), each assigned directly."""
+        directory = cls()
+        for n in range(count):
+            directory.add_user(f"u{n:03}", f"user{n}@contoso.com")
+            directory.assign(f"u{n:03}")
+        return directory
+
     def add_assigned_users(self, numbers: Iterable[int]) -> None:
         """Users ``u<n>`` (``user<n>@example.org``), each assigned to the application directly."""
         for n in numbers:

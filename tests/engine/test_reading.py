@@ -81,11 +81,7 @@ def test_a_stop_during_the_users_read_stops_the_groups_read_and_is_what_is_raise
 
 @pytest.fixture
 def tenant(application):
-    source, target = FakeDirectory(), FakeTarget()
-    for n in range(300):
-        source.add_user(f"u{n:03}", f"user{n}@contoso.com")
-        source.assign(f"u{n:03}")
-    return application.job, source, target
+    return application.job, FakeDirectory.of_assigned_users(300), FakeTarget()
 
 
 def test_users_are_planned_as_they_arrive_while_the_rest_are_still_being_read(tenant, monkeypatch):

@@ -21,12 +21,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tenant(application):
-    """120 users assigned directly, provisioned by an initial cycle, their invitations accepted."""
-    source, target = FakeDirectory(), FakeTarget()
-    for n in range(120):
-        source.add_user(f"u{n:03}", f"user{n}@contoso.com")
-        source.assign(f"u{n:03}")
-    return application.job, source, target
+    """120 users assigned directly."""
+    return application.job, FakeDirectory.of_assigned_users(120), FakeTarget()
 
 
 def provisioned(tenant, **config) -> Runner:
