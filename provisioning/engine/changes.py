@@ -5,7 +5,7 @@ these."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..constants import ObjectType
@@ -71,3 +71,9 @@ def affected_by(read: DeltaRead, store: Store, config: EngineConfig, now: dateti
     groups = (set(read.changed_groups) | read.membership_groups | group_assignments
               | set(due.get(ObjectType.GROUP, ())))
     return Affected(users, groups, view, users_of_assigned)
+
+
+def with_users_read(affected: Affected, read: DeltaRead) -> Affected:
+    """``affected`` (taken before the users' round was read: what the rest of the round touches) with the
+    users the round named, as :func:`affected_by` would give it now, without reading the store again."""
+    return replace(affected, users=affected.users | set(read.changed_users) | set(read.removed_users))

@@ -23,7 +23,7 @@ from django.utils import timezone
 from ..connectors.source import SourceConnector
 from ..constants import Action, CycleKind, ObjectType
 from ..targets.base import TargetConnector
-from .changes import Affected, affected_by
+from .changes import Affected, affected_by, with_users_read
 from .config import EngineConfig
 from .evaluate import HARD_DELETED, SOFT_DELETED, SourceGroup, SourceUser
 from .execution import Executor
@@ -31,7 +31,7 @@ from .membership import Memberships, expand_groups, groups_by_user
 from .pipeline import Pipeline
 from .planning import PlanContext
 from .reading import DeltaRead, FullRead, SourceReader, empty_read_reason
-from .record import Tally, execute_and_record, plan_only, send_and_record
+from .record import Tally, execute_and_record, plan_only, send_and_record_as_planned
 from .recovery import resolve_pending
 from .safety import DeletePermit, Staging, stage_groups, stage_users
 from .shards import execute_in_shards, shard_count
@@ -296,14 +296,16 @@ class Cycle:
         # A dry run (a preview) writes nothing: it takes the whole round first.
         read = self.reader.delta(user_delta_link=self.delta.users, group_delta_link=self.delta.groups,
                                  previous_rows=self.store.assignments(), streamed=not self.dry_run)
-        early: set[str] = set()
-        if read.arrivals is not None:
+        if read.arrivals is None:
+            affected, early = affected_by(read, self.store, self.config, self.now), set()
+        else:
+            base = affected_by(read, self.store, self.config, self.now)  # (no user read yet: what the rest touches)
             try:
-                early = self._update_as_read(read)
+                early = self._update_as_read(read, base)
             finally:
                 read.arrivals.close()
+            affected = with_users_read(base, read)
         self.outcome.delta = DeltaLinks(read.user_delta_link, read.group_delta_link)
-        affected = affected_by(read, self.store, self.config, self.now)
         self.outcome.snapshot = Snapshot(read.assignment_rows, affected=affected)
         affected.users -= early  # updated already, and not changed again later in the round
         links = self.store.links_for(ObjectType.USER, affected.users)
@@ -312,7 +314,7 @@ class Cycle:
             else None
         return _Work(items, links, False, read.assignments, read, groups)
 
-    def _update_as_read(self, read: DeltaRead) -> set[str]:
+    def _update_as_read(self, read: DeltaRead, base: Affected) -> set[str]:
         """Send the updates of linked users whose attributes alone changed while the rest of the users' round
         is still being read (its pages come one after the other, each waiting on Graph): the ids of the
         users updated.
@@ -320,8 +322,8 @@ class Cycle:
         Only updates go early: everything else (creates, disables, deletes, anything staged, and users
         the round's memberships, assignments, escrows or grace periods touch) waits for the whole round,
         so the accidental-deletion threshold and every other check still see all of it. A user the round
-        names again after the update is planned again with the rest, against the account as updated."""
-        base = affected_by(read, self.store, self.config, self.now)  # (no user read yet: what the rest touches)
+        names again after the update is planned again with the rest, against the account as updated.
+        ``base``: what the round touches apart from its users."""
         assigned = set(read.assignments.groups)
         pipeline = Pipeline(PlanContext(self.config, self.target.schema, self.target.names, self.now, self.full),
                             self.target, self.store)
@@ -368,7 +370,7 @@ class Cycle:
         self.store.set_phase(f"Reading changed users from Microsoft Entra ID, updating them in "
                              f"{self.target.names.service}")
         # (a round that fails, or a stop, ends the updates: those sent are recorded before it is raised)
-        send_and_record((), self.executor, self.store, self.outcome.tally, batches=updates())
+        send_and_record_as_planned(updates(), self.executor, self.store, self.outcome.tally)
         if stopped:
             raise stopped[0]
         # The rest of the round, laid into the read to be planned with the rest: every user in it is looked at.

@@ -88,15 +88,23 @@ def record_quiet(plans: list[Plan] | SpilledPlans, store: Store) -> None:
         store.record([], quiet)
 
 
-def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally, *,
-                    batches: Iterable[list[Plan]] | None = None) -> None:
-    """Announce the writes (or, with ``batches``, the writes of each batch as it comes), send them, and
-    record every answer that came back. A write is announced before it is sent and recorded with its
-    answer, so a run that stops in between (a kill, a lost database) leaves it for the next run to
-    confirm, never without its log row."""
+def send_and_record(writes: Iterable[Plan], executor: Executor, store: Store, tally: Tally) -> None:
+    """Announce the writes, send them, and record every answer that came back. A write is announced
+    before it is sent and recorded with its answer, so a run that stops in between (a kill, a lost
+    database) leaves it for the next run to confirm, never without its log row."""
+    _send_announced(announced(writes, store), executor, store, tally)
+
+
+def send_and_record_as_planned(batches: Iterable[list[Plan]], executor: Executor, store: Store,
+                               tally: Tally) -> None:
+    """The same for updates planned a batch at a time as the users' round is read (see
+    :func:`announced_as_they_come`)."""
+    _send_announced(announced_as_they_come(batches, store), executor, store, tally)
+
+
+def _send_announced(writes: Iterator[Plan], executor: Executor, store: Store, tally: Tally) -> None:
     try:
-        _send_and_record(announced(writes, store) if batches is None else announced_as_they_come(batches, store),
-                         executor, store, tally)
+        _send_and_record(writes, executor, store, tally)
     except DatabaseError as exc:
         # The answers in hand cannot be recorded now: their writes stay announced for the next run.
         raise DatabaseLost(str(exc)) from exc
